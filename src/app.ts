@@ -1,0 +1,83 @@
+import type { FastifyInstance } from 'fastify';
+import { createAccountsService, type AccountsService } from './accounts/service.ts';
+import { registerAccountRoutes } from './accounts/routes.ts';
+import type { Config } from './config.ts';
+import { createCustomersService } from './customers/service.ts';
+import { registerCustomerRoutes } from './customers/routes.ts';
+import { type DatabaseHandle, migrate, openDatabase } from './db/database.ts';
+import { createEventsService } from './events/service.ts';
+import { registerEventRoutes } from './events/routes.ts';
+import { createIdempotencyStore, type IdempotencyStore } from './http/idempotency.ts';
+import { openApiDocument } from './http/openapi.ts';
+import { buildServer } from './http/server.ts';
+import { type Clock, systemClock } from './lib/clock.ts';
+import { EnvelopeCipher } from './lib/crypto.ts';
+import { newId } from './lib/ids.ts';
+import { type Logger, createLogger } from './lib/logger.ts';
+import { loadMasterKey } from './vault/master-key.ts';
+import { wireModules } from './modules.ts';
+
+// The composition root: the only place where implementations are wired
+// together. main.ts starts it; tests build it in-process.
+
+export const VERSION = '0.1.0';
+
+export interface Engine {
+  app: FastifyInstance;
+  database: DatabaseHandle;
+  accounts: AccountsService;
+  idempotency: IdempotencyStore;
+  instanceId: string;
+  logger: Logger;
+  /** Runs recovery of work that a previous process left half-done. */
+  recover(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createEngine(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<Engine> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const instanceId = newId('inst');
+  const database = openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  await migrate(database);
+  const { db } = database;
+  const cipher = new EnvelopeCipher(loadMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir }));
+
+  const accounts = createAccountsService(db, clock);
+  const events = createEventsService(db, clock);
+  const customers = createCustomersService({ db, clock, events });
+  const idempotency = createIdempotencyStore(db, clock, instanceId);
+
+  const app = buildServer({ logger, accounts });
+  const routeDeps = { idempotency };
+  registerAccountRoutes(app, { ...routeDeps, accounts });
+  registerCustomerRoutes(app, { ...routeDeps, customers });
+  registerEventRoutes(app, { ...routeDeps, events });
+  const modules = wireModules({ app, routeDeps, db, clock, events, customers, cipher, config, idempotency, logger });
+
+  app.get('/healthz', async (_request, reply) => {
+    await db.selectFrom('accounts').select('id').limit(1).execute();
+    return reply.send({ status: 'ok', database: database.dialect });
+  });
+  app.get('/openapi.json', async () => openApiDocument(VERSION));
+
+  return {
+    app,
+    database,
+    accounts,
+    idempotency,
+    instanceId,
+    logger,
+    async recover() {
+      // With SQLite this process is the only one: every in-progress key is abandoned.
+      await idempotency.releaseAbandoned({ all: database.dialect === 'sqlite' });
+      await modules.recover();
+      await idempotency.prune();
+    },
+    async close() {
+      await modules.close();
+      await app.close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type Transaction } from 'kysely';
+import pg from 'pg';
+import { assertSafeInteger } from '../lib/assert.ts';
+import { coreMigration } from './migrations/0001_core.ts';
+import type { Database } from './schema.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+/** Either the database or an open transaction: what a query function runs on. */
+export type Executor = Db | Tx;
+
+export interface DatabaseHandle {
+  db: Db;
+  dialect: Dialect;
+  /** Where the data lives, for logs: a file path or the PostgreSQL URL without password. */
+  location: string;
+  close(): Promise<void>;
+}
+
+export const SQLITE_FILE = 'payrail.sqlite';
+const PG_POOL_MAX = 16;
+const PG_INT8_OID = 20;
+
+// PostgreSQL returns BIGINT as a string; amounts are safe integers by
+// construction, and we check that on the way out.
+pg.types.setTypeParser(PG_INT8_OID, (text: string) => {
+  const value = Number(text);
+  assertSafeInteger(value, 'bigint column');
+  return value;
+});
+
+export function openDatabase(options: { dataDir: string; databaseUrl?: string | undefined }): DatabaseHandle {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: PG_POOL_MAX });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const url = new URL(options.databaseUrl);
+    url.password = '';
+    return { db, dialect: 'postgres', location: url.toString(), close: () => db.destroy() };
+  }
+  const file = path.join(options.dataDir, SQLITE_FILE);
+  const sqlite = new SQLite(file);
+  // WAL with synchronous=FULL: a committed transaction survives power loss, so
+  // a 2xx sent after commit is a promise we can keep.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+export async function migrate(handle: DatabaseHandle): Promise<void> {
+  const migrations: Record<string, Migration> = {
+    '0001_core': coreMigration(handle.dialect),
+  };
+  const migrator = new Migrator({
+    db: handle.db,
+    provider: { getMigrations: async () => migrations },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+  }
+}
+
+/** JSON columns are text on both dialects. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value ?? null);
+}
+
+export function fromJson<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
+}

@@ -1,0 +1,146 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import qs from 'qs';
+import type { AccountsService } from '../accounts/service.ts';
+import { ApiError } from '../lib/errors.ts';
+import { newId } from '../lib/ids.ts';
+import { LIMITS } from '../lib/limits.ts';
+import type { Logger } from '../lib/logger.ts';
+
+// The HTTP server: Stripe's wire conventions (form bodies with bracket
+// notation, JSON too, Bearer or Basic keys, Stripe's error bodies) with every
+// limit explicit.
+
+const QS_OPTIONS: qs.IParseOptions = {
+  depth: LIMITS.formDepthMax,
+  arrayLimit: LIMITS.formArrayLengthMax,
+  parameterLimit: LIMITS.formParametersMax,
+  allowPrototypes: false,
+  plainObjects: true,
+  strictDepth: true,
+  throwOnLimitExceeded: true,
+};
+
+function parseForm(text: string): unknown {
+  try {
+    return qs.parse(text, QS_OPTIONS);
+  } catch (error) {
+    throw new ApiError('invalid_request_body', `Invalid form-encoded body: ${(error as Error).message}`);
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError('invalid_request_body', 'Invalid JSON body: the request body could not be parsed.');
+  }
+}
+
+function bearerKey(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const [scheme, value] = header.split(' ', 2);
+  if (!value) return undefined;
+  if (scheme?.toLowerCase() === 'bearer') return value.trim();
+  if (scheme?.toLowerCase() === 'basic') {
+    // curl -u sk_test_...: sends the key as the user name with an empty password.
+    return Buffer.from(value, 'base64').toString('utf8').split(':')[0];
+  }
+  return undefined;
+}
+
+export function buildServer(deps: { logger: Logger; accounts: AccountsService }): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    bodyLimit: LIMITS.bodyBytesMax,
+    routerOptions: {
+      maxParamLength: LIMITS.paramLengthMax,
+      querystringParser: (text) => parseForm(text) as Record<string, unknown>,
+    },
+    genReqId: () => newId('req'),
+    requestIdHeader: false,
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseForm(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseJson(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
+    if ((body as string).length === 0) return done(null, {});
+    done(
+      new ApiError(
+        'unsupported_content_type',
+        `Unsupported Content-Type ${req.headers['content-type'] ?? ''}: send application/x-www-form-urlencoded or application/json.`,
+      ),
+      undefined,
+    );
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('request-id', request.id);
+    const rule = request.routeOptions.config?.auth;
+    if (rule === undefined || rule === 'none') return;
+    const key = bearerKey(request);
+    if (!key) {
+      throw new ApiError(
+        'api_key_missing',
+        'You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. \'Authorization: Bearer YOUR_SECRET_KEY\').',
+      );
+    }
+    const identity = await deps.accounts.authenticate(key);
+    if (!identity) {
+      const hint = key.length > 12 ? `${key.slice(0, 8)}*********${key.slice(-4)}` : '***';
+      throw new ApiError('api_key_invalid', `Invalid API Key provided: ${hint}`);
+    }
+    if (identity.kind === 'publishable' && rule !== 'publishable') {
+      throw new ApiError(
+        'api_key_insufficient_permissions',
+        'This API call cannot be made with a publishable API key. Please use a secret API key.',
+      );
+    }
+    request.scope = { accountId: identity.accountId, livemode: identity.livemode };
+    request.keyKind = identity.kind;
+  });
+
+  app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
+    if (error instanceof ApiError) {
+      if (error.headers) reply.headers(error.headers);
+      return reply.code(error.status).send(error.toBody());
+    }
+    const fe = error as FastifyError;
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const e = new ApiError('request_too_large', `Request body is larger than ${LIMITS.bodyBytesMax} bytes.`);
+      return reply.code(e.status).send(e.toBody());
+    }
+    if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      const e = new ApiError('unsupported_content_type', 'Unsupported Content-Type.');
+      return reply.code(e.status).send(e.toBody());
+    }
+    if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+      const e = new ApiError('invalid_request_body', fe.message);
+      return reply.code(fe.statusCode).send(e.toBody());
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    const e = new ApiError('api_error', 'An unexpected error occurred in Payrail. The request id identifies it in the logs.');
+    return reply.code(500).send(e.toBody());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const e = new ApiError('route_missing', `Unrecognized request URL (${request.method}: ${request.url.split('?')[0]}).`);
+    return reply.code(404).send(e.toBody());
+  });
+
+  return app;
+}

@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+
+// Ids are a Stripe-style prefix followed by 24 lowercase base-36 characters:
+// 9 for the millisecond time, 4 for a per-process counter and 11 random. They
+// sort by creation time as plain strings on both databases (lowercase
+// alphanumerics compare the same under every collation), which is what list
+// pagination relies on.
+const TIME_CHARS = 9;
+const COUNTER_CHARS = 4;
+const RANDOM_CHARS = 11;
+const COUNTER_MAX = 36 ** COUNTER_CHARS;
+
+let lastMs = 0;
+let counter = 0;
+
+export type IdPrefix =
+  | 'acct'
+  | 'key'
+  | 'cus'
+  | 'pm'
+  | 'pi'
+  | 'pa'
+  | 'ch'
+  | 're'
+  | 'evt'
+  | 'req'
+  | 'seti'
+  | 'inst';
+
+export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
+  if (nowMs > lastMs) {
+    lastMs = nowMs;
+    counter = 0;
+  } else {
+    counter += 1;
+    if (counter >= COUNTER_MAX) {
+      // More than 1.6 million ids in one millisecond: borrow the next one.
+      lastMs += 1;
+      counter = 0;
+    }
+  }
+  const time = lastMs.toString(36).padStart(TIME_CHARS, '0');
+  const count = counter.toString(36).padStart(COUNTER_CHARS, '0');
+  return `${prefix}_${time}${count}${randomBase36(RANDOM_CHARS)}`;
+}
+
+export function randomBase36(length: number): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (const byte of bytes) out += (byte % 36).toString(36);
+  return out;
+}
+
+/** A random token of URL-safe characters, for secrets such as API keys. */
+export function randomToken(length: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(length * 2);
+  let out = '';
+  for (const byte of bytes) {
+    // Rejection sampling keeps every character equally likely.
+    if (byte >= 248) continue;
+    out += alphabet[byte % 62];
+    if (out.length === length) break;
+  }
+  return out.length === length ? out : out + randomToken(length - out.length);
+}
+
+export function hasPrefix(id: string, prefix: IdPrefix): boolean {
+  return id.startsWith(`${prefix}_`);
+}
