@@ -8,6 +8,9 @@ import type { RouteDeps } from './http/route.ts';
 import type { Clock } from './lib/clock.ts';
 import type { EnvelopeCipher } from './lib/crypto.ts';
 import type { Logger } from './lib/logger.ts';
+import { createPaymentsModule } from './payments/module.ts';
+import { registerPaymentMethodRoutes } from './vault/routes.ts';
+import { createVaultService } from './vault/service.ts';
 
 // Wiring of the payment modules (vault, payments, refunds, connectors).
 export interface ModuleDeps {
@@ -23,9 +26,18 @@ export interface ModuleDeps {
   logger: Logger;
 }
 
-export function wireModules(_deps: ModuleDeps) {
+export function wireModules(deps: ModuleDeps) {
+  const vault = createVaultService({
+    db: deps.db,
+    clock: deps.clock,
+    cipher: deps.cipher,
+    events: deps.events,
+    customers: deps.customers,
+  });
+  registerPaymentMethodRoutes(deps.app, { ...deps.routeDeps, vault });
+  const payments = createPaymentsModule({ ...deps, vault });
   return {
-    recover: async () => {},
-    close: async () => {},
+    recover: () => payments.recover(),
+    close: () => payments.close(),
   };
 }
