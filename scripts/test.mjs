@@ -20,25 +20,36 @@ function findTests(dir) {
 }
 
 const only = process.argv.slice(2);
-const pick = (files) => (only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files);
+const pick = (files) =>
+  only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
 const unit = pick(findTests(path.join(root, 'src')));
 const integration = pick(findTests(path.join(root, 'test')));
 
 function runLeg(name, files, env) {
   if (files.length === 0) return { passed: 0, failed: 0 };
   console.log(`\n=== ${name}: ${files.length} files ===`);
-  const tap = path.join(root, `.test-${name}.tap`);
+  const tap = path.join(root, `.test-${name}-${process.pid}.tap`);
   const result = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000',
-      '--test-reporter=spec', '--test-reporter-destination=stdout',
-      '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-concurrency=2',
+      '--test-timeout=180000',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tap}`,
+      ...files,
+    ],
     { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } },
   );
   const text = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
   fs.rmSync(tap, { force: true });
   const count = (label) => Number(new RegExp(`^# ${label} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
-  const failed = count('fail') + count('cancelled') + (result.status !== 0 && count('fail') === 0 ? 1 : 0);
+  const failed =
+    count('fail') + count('cancelled') + (result.status !== 0 && count('fail') === 0 ? 1 : 0);
   return { passed: count('pass'), failed };
 }
 
@@ -56,7 +67,10 @@ async function postgresReachable() {
 }
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
-const add = (r) => { totals.passed += r.passed; totals.failed += r.failed; };
+const add = (r) => {
+  totals.passed += r.passed;
+  totals.failed += r.failed;
+};
 add(runLeg('sqlite', [...unit, ...integration], { PAYRAIL_TEST_DB: 'sqlite' }));
 if (await postgresReachable()) {
   add(runLeg('postgres', integration, { PAYRAIL_TEST_DB: 'postgres' }));
@@ -67,5 +81,7 @@ if (await postgresReachable()) {
   console.log(`\nSkipped the PostgreSQL leg: no PostgreSQL reachable at ${PG_URL}`);
   totals.skipped += integration.length;
 }
-console.log(`\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+console.log(
+  `\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`,
+);
 process.exit(totals.failed === 0 ? 0 : 1);

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createAccountsService, type AccountsService } from './accounts/service.ts';
 import { registerAccountRoutes } from './accounts/routes.ts';
@@ -12,7 +13,7 @@ import { openApiDocument } from './http/openapi.ts';
 import { buildServer } from './http/server.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { EnvelopeCipher } from './lib/crypto.ts';
-import { newId } from './lib/ids.ts';
+import { createInstanceRegistry } from './db/instances.ts';
 import { type Logger, createLogger } from './lib/logger.ts';
 import { loadMasterKey } from './vault/master-key.ts';
 import { wireModules } from './modules.ts';
@@ -34,26 +35,47 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-export async function createEngine(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<Engine> {
+export async function createEngine(
+  config: Config,
+  options: { clock?: Clock; logger?: Logger } = {},
+): Promise<Engine> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const instanceId = newId('inst');
   const database = openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   await migrate(database);
+  const instances = await createInstanceRegistry(database, config.databaseUrl);
+  const instanceId = instances.instanceId;
   const { db } = database;
-  const cipher = new EnvelopeCipher(loadMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir }));
+  const masterKey = loadMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
+  const cipher = new EnvelopeCipher(masterKey);
+  const hashKey = createHmac('sha256', masterKey).update('payrail:idempotency').digest();
 
   const accounts = createAccountsService(db, clock);
   const events = createEventsService(db, clock);
   const customers = createCustomersService({ db, clock, events });
-  const idempotency = createIdempotencyStore(db, clock, instanceId);
+  const idempotency = createIdempotencyStore(db, clock, instanceId, {
+    hashKey,
+    isAlive: (id) => instances.isAlive(id),
+  });
 
   const app = buildServer({ logger, accounts });
   const routeDeps = { idempotency };
   registerAccountRoutes(app, { ...routeDeps, accounts });
   registerCustomerRoutes(app, { ...routeDeps, customers });
   registerEventRoutes(app, { ...routeDeps, events });
-  const modules = wireModules({ app, routeDeps, db, clock, events, customers, cipher, config, idempotency, logger });
+  const modules = wireModules({
+    app,
+    routeDeps,
+    db,
+    clock,
+    events,
+    customers,
+    cipher,
+    config,
+    idempotency,
+    logger,
+    instances,
+  });
 
   app.get('/healthz', async (_request, reply) => {
     await db.selectFrom('accounts').select('id').limit(1).execute();
@@ -69,14 +91,14 @@ export async function createEngine(config: Config, options: { clock?: Clock; log
     instanceId,
     logger,
     async recover() {
-      // With SQLite this process is the only one: every in-progress key is abandoned.
-      await idempotency.releaseAbandoned({ all: database.dialect === 'sqlite' });
+      await idempotency.releaseAbandoned();
       await modules.recover();
       await idempotency.prune();
     },
     async close() {
       await modules.close();
       await app.close();
+      await instances.close();
       await database.close();
     },
   };

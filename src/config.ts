@@ -20,8 +20,15 @@ const EnvSchema = z.object({
     .regex(SECRET_KEY_PATTERN, 'must be sk_test_ followed by at least 24 letters or digits')
     .optional(),
   PAYRAIL_MASTER_KEY: z.string().min(1).optional(),
-  PAYRAIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  PAYRAIL_SANDBOX_LATENCY_MS: z.coerce.number().int().min(0).max(LIMITS.sandboxLatencyMsMax).default(0),
+  PAYRAIL_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info'),
+  PAYRAIL_SANDBOX_LATENCY_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(LIMITS.sandboxLatencyMsMax)
+    .default(0),
   PAYRAIL_PUBLIC_URL: z.string().url().optional(),
 });
 
@@ -42,7 +49,9 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const defined = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
   const parsed = EnvSchema.safeParse(defined);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);

@@ -13,13 +13,18 @@ async function main(): Promise<void> {
     // Printed once, on a new data directory: only its hash is stored.
     process.stdout.write(
       `\nPayrail created account ${boot.account.id}.\n` +
-        (config.bootstrapSecretKey ? 'Test secret key: the value of PAYRAIL_SECRET_KEY\n' : `Test secret key:      ${secret?.key}\n`) +
+        (config.bootstrapSecretKey
+          ? 'Test secret key: the value of PAYRAIL_SECRET_KEY\n'
+          : `Test secret key:      ${secret?.key}\n`) +
         `Test publishable key: ${publishable?.key}\nStore the secret key now: it is not shown again.\n\n`,
     );
   }
   await engine.recover();
   await engine.app.listen({ port: config.port, host: config.host });
-  engine.logger.info({ port: config.port, host: config.host, database: engine.database.dialect }, 'payrail ready');
+  engine.logger.info(
+    { port: config.port, host: config.host, database: engine.database.dialect },
+    'payrail ready',
+  );
 
   let closing = false;
   const shutdown = async (signal: string) => {

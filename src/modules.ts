@@ -8,6 +8,7 @@ import type { RouteDeps } from './http/route.ts';
 import type { Clock } from './lib/clock.ts';
 import type { EnvelopeCipher } from './lib/crypto.ts';
 import type { Logger } from './lib/logger.ts';
+import type { InstanceRegistry } from './db/instances.ts';
 import { createPaymentsModule } from './payments/module.ts';
 import { registerPaymentMethodRoutes } from './vault/routes.ts';
 import { createVaultService } from './vault/service.ts';
@@ -24,6 +25,7 @@ export interface ModuleDeps {
   config: Config;
   idempotency: IdempotencyStore;
   logger: Logger;
+  instances: InstanceRegistry;
 }
 
 export function wireModules(deps: ModuleDeps) {

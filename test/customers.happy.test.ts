@@ -46,7 +46,10 @@ describe('customers: happy paths', () => {
     const back = await t.stripe.customers.list({ limit: 1, ending_before: created.id });
     assert.equal(back.data[0]?.id, other.id);
     const byEmail = await t.stripe.customers.list({ email: 'jenny@example.com' });
-    assert.deepEqual(byEmail.data.map((c) => c.id), [created.id]);
+    assert.deepEqual(
+      byEmail.data.map((c) => c.id),
+      [created.id],
+    );
 
     const deleted = await t.stripe.customers.del(created.id);
     assert.deepEqual(deleted, { id: created.id, object: 'customer', deleted: true });
@@ -55,7 +58,12 @@ describe('customers: happy paths', () => {
 
     const events = await t.stripe.events.list({ limit: 100 });
     const types = events.data.map((e) => e.type).reverse();
-    assert.deepEqual(types, ['customer.created', 'customer.updated', 'customer.created', 'customer.deleted']);
+    assert.deepEqual(types, [
+      'customer.created',
+      'customer.updated',
+      'customer.created',
+      'customer.deleted',
+    ]);
     const update = events.data.find((e) => e.type === 'customer.updated');
     assert.deepEqual(update?.data.previous_attributes?.metadata, { order: '6735' });
   });

@@ -28,7 +28,10 @@ export function serializeAccount(row: AccountsTable) {
   };
 }
 
-export function registerAccountRoutes(app: FastifyInstance, deps: RouteDeps & { accounts: AccountsService }): void {
+export function registerAccountRoutes(
+  app: FastifyInstance,
+  deps: RouteDeps & { accounts: AccountsService },
+): void {
   defineRoute(app, deps, {
     method: 'GET',
     path: '/v1/account',

@@ -42,7 +42,14 @@ export function createAccountsService(db: Db, clock: Clock) {
   // Keys are looked up on every request; a bounded cache keeps that off the database.
   const cache = new Map<string, KeyIdentity | null>();
 
-  async function createAccount(input: { businessName?: string; country?: string; defaultCurrency?: string; email?: string } = {}): Promise<AccountsTable> {
+  async function createAccount(
+    input: {
+      businessName?: string;
+      country?: string;
+      defaultCurrency?: string;
+      email?: string;
+    } = {},
+  ): Promise<AccountsTable> {
     const row: AccountsTable = {
       id: newId('acct', clock.nowMs()),
       business_name: input.businessName ?? null,
@@ -56,11 +63,17 @@ export function createAccountsService(db: Db, clock: Clock) {
     return row;
   }
 
-  async function createKey(accountId: string, options: { kind: KeyKind; livemode: boolean; key?: string }): Promise<NewKey> {
-    const key = options.key ?? keyPrefix(options.kind, options.livemode) + randomToken(KEY_TOKEN_CHARS);
+  async function createKey(
+    accountId: string,
+    options: { kind: KeyKind; livemode: boolean; key?: string },
+  ): Promise<NewKey> {
+    const key =
+      options.key ?? keyPrefix(options.kind, options.livemode) + randomToken(KEY_TOKEN_CHARS);
     const described = describeKey(key);
     if (!described || described.kind !== options.kind || described.livemode !== options.livemode) {
-      throw new Error(`key does not look like a ${options.livemode ? 'live' : 'test'} ${options.kind} key`);
+      throw new Error(
+        `key does not look like a ${options.livemode ? 'live' : 'test'} ${options.kind} key`,
+      );
     }
     const id = newId('key', clock.nowMs());
     await db
@@ -80,7 +93,11 @@ export function createAccountsService(db: Db, clock: Clock) {
   }
 
   async function revokeKey(keyId: string): Promise<void> {
-    await db.updateTable('api_keys').set({ revoked_at: unixSeconds(clock) }).where('id', '=', keyId).execute();
+    await db
+      .updateTable('api_keys')
+      .set({ revoked_at: unixSeconds(clock) })
+      .where('id', '=', keyId)
+      .execute();
     cache.clear();
   }
 
@@ -105,7 +122,11 @@ export function createAccountsService(db: Db, clock: Clock) {
   }
 
   async function getAccount(scope: Scope): Promise<AccountsTable | undefined> {
-    return db.selectFrom('accounts').selectAll().where('id', '=', scope.accountId).executeTakeFirst();
+    return db
+      .selectFrom('accounts')
+      .selectAll()
+      .where('id', '=', scope.accountId)
+      .executeTakeFirst();
   }
 
   async function firstAccount(): Promise<AccountsTable | undefined> {
@@ -117,7 +138,9 @@ export function createAccountsService(db: Db, clock: Clock) {
    * configured one, or a generated one that is returned so it can be printed
    * once) and a publishable key. On an existing database: nothing.
    */
-  async function bootstrap(options: { secretKey?: string | undefined }): Promise<{ account: AccountsTable; keys: NewKey[] } | null> {
+  async function bootstrap(options: {
+    secretKey?: string | undefined;
+  }): Promise<{ account: AccountsTable; keys: NewKey[] } | null> {
     if (await firstAccount()) return null;
     const account = await createAccount({ businessName: 'Default account' });
     const keys = [

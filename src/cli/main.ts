@@ -12,7 +12,9 @@ const USAGE = `usage:
                                                  make an API key and print it once
   payrail accounts create [--name NAME]          make a merchant account with a test secret key`;
 
-async function withAccounts<T>(fn: (accounts: ReturnType<typeof createAccountsService>) => Promise<T>): Promise<T> {
+async function withAccounts<T>(
+  fn: (accounts: ReturnType<typeof createAccountsService>) => Promise<T>,
+): Promise<T> {
   const config = loadConfig();
   ensureDataDir(config.dataDir);
   const handle = openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
@@ -33,12 +35,18 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'keys' && sub === 'create') {
     const { values } = parseArgs({
       args: rest,
-      options: { account: { type: 'string' }, live: { type: 'boolean' }, publishable: { type: 'boolean' } },
+      options: {
+        account: { type: 'string' },
+        live: { type: 'boolean' },
+        publishable: { type: 'boolean' },
+      },
     });
     return withAccounts(async (accounts) => {
       const accountId = values.account ?? (await accounts.firstAccount())?.id;
       if (!accountId) {
-        process.stderr.write('payrail: no account yet: start the engine once or run `payrail accounts create`\n');
+        process.stderr.write(
+          'payrail: no account yet: start the engine once or run `payrail accounts create`\n',
+        );
         return 2;
       }
       const key = await accounts.createKey(accountId, {
@@ -67,7 +75,9 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (error: unknown) => {
-    process.stderr.write(`payrail: ${error instanceof ConfigError ? error.message : String((error as Error).stack ?? error)}\n`);
+    process.stderr.write(
+      `payrail: ${error instanceof ConfigError ? error.message : String((error as Error).stack ?? error)}\n`,
+    );
     process.exit(error instanceof ConfigError ? 2 : 1);
   },
 );

@@ -9,7 +9,10 @@ import type { CustomersService } from './service.ts';
 const respondCustomer = (row: CustomersTable) => ({ status: 200, body: serializeCustomer(row) });
 const tag = 'Customers';
 
-export function registerCustomerRoutes(app: FastifyInstance, deps: RouteDeps & { customers: CustomersService }): void {
+export function registerCustomerRoutes(
+  app: FastifyInstance,
+  deps: RouteDeps & { customers: CustomersService },
+): void {
   const { customers } = deps;
 
   defineRoute(app, deps, {

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { LIMITS } from '../lib/limits.ts';
 import { listParams } from '../http/pagination.ts';
-import { clearableStr, emailField, expandField, metadataField, strField } from '../http/validation.ts';
+import {
+  clearableStr,
+  emailField,
+  expandField,
+  metadataField,
+  strField,
+} from '../http/validation.ts';
 
 // Request schemas for customers: validator, TypeScript type and OpenAPI at once.
 
@@ -37,7 +43,10 @@ const fields = {
 
 export const CustomerCreate = z.strictObject(fields);
 export const CustomerUpdate = z.strictObject(fields);
-export const CustomerListQuery = z.strictObject({ ...listParams, email: strField(LIMITS.emailLengthMax).optional() });
+export const CustomerListQuery = z.strictObject({
+  ...listParams,
+  email: strField(LIMITS.emailLengthMax).optional(),
+});
 
 export type CustomerCreateInput = z.output<typeof CustomerCreate>;
 export type CustomerUpdateInput = z.output<typeof CustomerUpdate>;

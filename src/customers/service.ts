@@ -25,10 +25,16 @@ export function createCustomersService(deps: { db: Db; clock: Clock; events: Eve
   }
 
   /** A live (not deleted) customer of this scope, or a 400 naming the parameter. */
-  async function requireActive(ex: Executor, scope: Scope, id: string, param = 'customer'): Promise<CustomersTable> {
+  async function requireActive(
+    ex: Executor,
+    scope: Scope,
+    id: string,
+    param = 'customer',
+  ): Promise<CustomersTable> {
     const row = await find(ex, scope, id);
     if (!row) throw notFound('customer', id, param);
-    if (row.deleted === 1) throw new ApiError('customer_deleted', `Customer ${id} has been deleted.`, { param });
+    if (row.deleted === 1)
+      throw new ApiError('customer_deleted', `Customer ${id} has been deleted.`, { param });
     return row;
   }
 
@@ -62,7 +68,11 @@ export function createCustomersService(deps: { db: Db; clock: Clock; events: Eve
     return row;
   }
 
-  async function update(ctx: OpContext, id: string, input: CustomerUpdateInput): Promise<CustomersTable> {
+  async function update(
+    ctx: OpContext,
+    id: string,
+    input: CustomerUpdateInput,
+  ): Promise<CustomersTable> {
     return db.transaction().execute(async (tx) => {
       const before = await requireActive(tx, ctx.scope, id, 'id');
       const after: CustomersTable = {
@@ -71,15 +81,31 @@ export function createCustomersService(deps: { db: Db; clock: Clock; events: Eve
         name: input.name !== undefined ? input.name : before.name,
         phone: input.phone !== undefined ? input.phone : before.phone,
         description: input.description !== undefined ? input.description : before.description,
-        address: input.address !== undefined ? (input.address ? toJson(input.address) : null) : before.address,
-        shipping: input.shipping !== undefined ? (input.shipping ? toJson(input.shipping) : null) : before.shipping,
+        address:
+          input.address !== undefined
+            ? input.address
+              ? toJson(input.address)
+              : null
+            : before.address,
+        shipping:
+          input.shipping !== undefined
+            ? input.shipping
+              ? toJson(input.shipping)
+              : null
+            : before.shipping,
         metadata: toJson(mergeMetadata(JSON.parse(before.metadata), input.metadata)),
       };
       await tx.updateTable('customers').set(after).where('id', '=', id).execute();
       const prev = serializeCustomer(before);
       const next = serializeCustomer(after);
-      const changed = previousAttributes(prev as unknown as Record<string, unknown>, next as unknown as Record<string, unknown>);
-      if (changed) await events.record(tx, ctx, [{ type: 'customer.updated', object: next, previousAttributes: changed }]);
+      const changed = previousAttributes(
+        prev as unknown as Record<string, unknown>,
+        next as unknown as Record<string, unknown>,
+      );
+      if (changed)
+        await events.record(tx, ctx, [
+          { type: 'customer.updated', object: next, previousAttributes: changed },
+        ]);
       await ctx.complete(tx, after);
       return after;
     });
@@ -90,7 +116,11 @@ export function createCustomersService(deps: { db: Db; clock: Clock; events: Eve
       const row = await requireActive(tx, ctx.scope, id, 'id');
       await tx.updateTable('customers').set({ deleted: 1 }).where('id', '=', id).execute();
       // Like Stripe, a deleted customer's payment methods are detached.
-      await tx.updateTable('payment_methods').set({ customer_id: null }).where('customer_id', '=', id).execute();
+      await tx
+        .updateTable('payment_methods')
+        .set({ customer_id: null })
+        .where('customer_id', '=', id)
+        .execute();
       await events.record(tx, ctx, [{ type: 'customer.deleted', object: serializeCustomer(row) }]);
       const result = serializeDeletedCustomer(id);
       await ctx.complete(tx, result);

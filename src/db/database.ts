@@ -1,6 +1,13 @@
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type Transaction } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  type Migration,
+  type Transaction,
+} from 'kysely';
 import pg from 'pg';
 import { assertSafeInteger } from '../lib/assert.ts';
 import { coreMigration } from './migrations/0001_core.ts';
@@ -32,7 +39,10 @@ pg.types.setTypeParser(PG_INT8_OID, (text: string) => {
   return value;
 });
 
-export function openDatabase(options: { dataDir: string; databaseUrl?: string | undefined }): DatabaseHandle {
+export function openDatabase(options: {
+  dataDir: string;
+  databaseUrl?: string | undefined;
+}): DatabaseHandle {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: PG_POOL_MAX });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -72,6 +72,8 @@ export interface PaymentMethodsTable {
   /** Envelope-encrypted secret part (card number, IBAN, account number). */
   secret_enc: string | null;
   fingerprint: string | null;
+  /** Stripe's allow_redisplay: 'always' | 'limited' | 'unspecified'. */
+  allow_redisplay: string;
   metadata: string;
   created: number;
 }
@@ -128,6 +130,7 @@ export interface ChargesTable {
   outcome: string;
   payment_method_details: string;
   description: string | null;
+  receipt_email: string | null;
   metadata: string;
   created: number;
 }
@@ -149,6 +152,8 @@ export interface PaymentAttemptsTable {
   routing_reason: string;
   latency_ms: number | null;
   refund_id: string | null;
+  /** The engine process that wrote it; recovery takes it over only once that process is gone. */
+  instance_id: string | null;
   created_ms: number;
   completed_ms: number | null;
 }

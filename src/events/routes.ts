@@ -14,7 +14,10 @@ const EventListQuery = z.strictObject({
   delivery_success: z.string().optional(),
 });
 
-export function registerEventRoutes(app: FastifyInstance, deps: RouteDeps & { events: EventsService }): void {
+export function registerEventRoutes(
+  app: FastifyInstance,
+  deps: RouteDeps & { events: EventsService },
+): void {
   defineRoute(app, deps, {
     method: 'GET',
     path: '/v1/events',

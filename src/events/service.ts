@@ -36,7 +36,9 @@ export function serializeEvent(row: Omit<EventsTable, 'seq'>): ApiEvent {
     object: 'event',
     api_version: row.api_version,
     created: row.created,
-    data: previous ? { object: JSON.parse(row.data_object), previous_attributes: previous } : { object: JSON.parse(row.data_object) },
+    data: previous
+      ? { object: JSON.parse(row.data_object), previous_attributes: previous }
+      : { object: JSON.parse(row.data_object) },
     livemode: row.livemode === 1,
     pending_webhooks: 0,
     request: { id: row.request_id, idempotency_key: row.idempotency_key },
@@ -45,16 +47,24 @@ export function serializeEvent(row: Omit<EventsTable, 'seq'>): ApiEvent {
 }
 
 /** Only the attributes that changed, with their old values: Stripe's `previous_attributes`. */
-export function previousAttributes(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> | undefined {
+export function previousAttributes(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+): Record<string, unknown> | undefined {
   const changed: Record<string, unknown> = {};
   for (const key of Object.keys(after)) {
-    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changed[key] = before[key] ?? null;
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key]))
+      changed[key] = before[key] ?? null;
   }
   return Object.keys(changed).length > 0 ? changed : undefined;
 }
 
 export function createEventsService(db: Db, clock: Clock) {
-  async function record(tx: Tx, ctx: Pick<OpContext, 'scope' | 'requestId' | 'idempotencyKey'>, events: NewEvent[]): Promise<void> {
+  async function record(
+    tx: Tx,
+    ctx: Pick<OpContext, 'scope' | 'requestId' | 'idempotencyKey'>,
+    events: NewEvent[],
+  ): Promise<void> {
     for (const event of events) {
       await tx
         .insertInto('events')
@@ -85,7 +95,10 @@ export function createEventsService(db: Db, clock: Clock) {
     return row ? serializeEvent(row) : undefined;
   }
 
-  async function list(scope: Scope, filters: ListQueryInput & { type?: string | undefined; types?: string[] | undefined }) {
+  async function list(
+    scope: Scope,
+    filters: ListQueryInput & { type?: string | undefined; types?: string[] | undefined },
+  ) {
     let query = db
       .selectFrom('events')
       .selectAll()

@@ -2,7 +2,7 @@ import type { Db, Tx } from '../db/database.ts';
 import type { Scope } from '../db/context.ts';
 import { assert } from '../lib/assert.ts';
 import type { Clock } from '../lib/clock.ts';
-import { sha256Hex } from '../lib/crypto.ts';
+import { hmacHex, sha256Hex } from '../lib/crypto.ts';
 import { ApiError } from '../lib/errors.ts';
 import { LIMITS } from '../lib/limits.ts';
 
@@ -16,9 +16,7 @@ export interface StoredResponse {
   body: unknown;
 }
 
-export type BeginResult =
-  | { kind: 'execute' }
-  | { kind: 'replay'; response: StoredResponse };
+export type BeginResult = { kind: 'execute' } | { kind: 'replay'; response: StoredResponse };
 
 export interface KeyRef {
   scope: Scope;
@@ -26,46 +24,86 @@ export interface KeyRef {
 }
 
 export interface IdempotencyStore {
-  begin(ref: KeyRef, request: { method: string; path: string; params: unknown }): Promise<BeginResult>;
+  begin(
+    ref: KeyRef,
+    request: { method: string; path: string; params: unknown },
+  ): Promise<BeginResult>;
   complete(tx: Tx, ref: KeyRef, response: StoredResponse): Promise<void>;
   /** For operations that did not complete inside a transaction of their own (reads, deletes). */
   completeOutside(ref: KeyRef, response: StoredResponse): Promise<void>;
   checkpoint(tx: Tx, ref: KeyRef, resourceId: string): Promise<void>;
   /** After a failed execution: what the key holds now. */
   settleFailure(ref: KeyRef, error: unknown): Promise<StoredResponse | 'recovering' | 'released'>;
-  completeRecovered(resourceId: string, response: (scope: Scope) => Promise<StoredResponse>): Promise<number>;
-  releaseAbandoned(options: { all: boolean }): Promise<number>;
+  completeRecovered(
+    resourceId: string,
+    response: (scope: Scope) => Promise<StoredResponse>,
+  ): Promise<number>;
+  releaseAbandoned(): Promise<number>;
+  /** The fingerprint this store gives a request, for tests that build keys by hand. */
+  hash(method: string, path: string, params: unknown): string;
   prune(): Promise<number>;
 }
 
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1));
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+      a < b ? -1 : 1,
+    );
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
   }
   return JSON.stringify(value ?? null);
 }
 
-export function requestHash(method: string, path: string, params: unknown): string {
-  return sha256Hex(`${method} ${path} ${canonical(params)}`);
+/**
+ * The fingerprint of a request's parameters. Parameters may hold a card
+ * number, so in the engine it is keyed (HMAC with a key derived from the
+ * master key): a plain hash of a card number could be brute-forced from its
+ * last four digits and expiry.
+ */
+export function requestHash(
+  method: string,
+  path: string,
+  params: unknown,
+  hashKey?: Buffer,
+): string {
+  const text = `${method} ${path} ${canonical(params)}`;
+  return hashKey ? hmacHex(hashKey, text) : sha256Hex(text);
 }
 
-export function createIdempotencyStore(db: Db, clock: Clock, instanceId: string): IdempotencyStore {
+export interface IdempotencyOptions {
+  /** Key for request fingerprints; see requestHash. */
+  hashKey?: Buffer | undefined;
+  /** Whether the engine process that holds a key is still alive (see db/instances.ts). */
+  isAlive?: ((instanceId: string) => Promise<boolean>) | undefined;
+}
+
+export function createIdempotencyStore(
+  db: Db,
+  clock: Clock,
+  instanceId: string,
+  options: IdempotencyOptions = {},
+): IdempotencyStore {
+  const isAlive = options.isAlive ?? (async (id: string) => id === instanceId);
+  const hash = (method: string, path: string, params: unknown) =>
+    requestHash(method, path, params, options.hashKey);
   const where = (ref: KeyRef) => ({
     account_id: ref.scope.accountId,
     livemode: ref.scope.livemode ? (1 as const) : (0 as const),
     key: ref.key,
   });
 
-  async function begin(ref: KeyRef, request: { method: string; path: string; params: unknown }): Promise<BeginResult> {
+  async function begin(
+    ref: KeyRef,
+    request: { method: string; path: string; params: unknown },
+  ): Promise<BeginResult> {
     if (ref.key.length > LIMITS.idempotencyKeyLengthMax || ref.key.length === 0) {
       throw new ApiError(
         'idempotency_key_too_long',
         `Idempotency keys must be 1 to ${LIMITS.idempotencyKeyLengthMax} characters long.`,
       );
     }
-    const hash = requestHash(request.method, request.path, request.params);
+    const requestFingerprint = hash(request.method, request.path, request.params);
     const now = clock.nowMs();
     const k = where(ref);
     const inserted = await db
@@ -74,7 +112,7 @@ export function createIdempotencyStore(db: Db, clock: Clock, instanceId: string)
         ...k,
         request_method: request.method,
         request_path: request.path,
-        request_hash: hash,
+        request_hash: requestFingerprint,
         status: 'in_progress',
         locked_by: instanceId,
         locked_at_ms: now,
@@ -95,7 +133,7 @@ export function createIdempotencyStore(db: Db, clock: Clock, instanceId: string)
       .where('key', '=', k.key)
       .executeTakeFirst();
     if (!row) return begin(ref, request); // pruned in between: try once more
-    if (row.request_hash !== hash) {
+    if (row.request_hash !== requestFingerprint) {
       throw new ApiError(
         'idempotency_key_reused',
         `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${ref.key}' if you meant to execute a different request.`,
@@ -103,11 +141,15 @@ export function createIdempotencyStore(db: Db, clock: Clock, instanceId: string)
     }
     if (row.status === 'done') {
       assert(row.response_status !== null && row.response_body !== null, 'done key has a response');
-      return { kind: 'replay', response: { status: row.response_status, body: JSON.parse(row.response_body) } };
+      return {
+        kind: 'replay',
+        response: { status: row.response_status, body: JSON.parse(row.response_body) },
+      };
     }
     // In progress. Take it over only if nothing was committed under it and its holder is gone.
     const leaseExpired = row.locked_at_ms + LIMITS.idempotencyLeaseMs < now;
-    if (row.recovery_resource === null && leaseExpired) {
+    const holderGone = row.locked_by !== instanceId && !(await isAlive(row.locked_by));
+    if (row.recovery_resource === null && (leaseExpired || holderGone)) {
       const taken = await db
         .updateTable('idempotency_keys')
         .set({ locked_by: instanceId, locked_at_ms: now })
@@ -132,7 +174,11 @@ export function createIdempotencyStore(db: Db, clock: Clock, instanceId: string)
     const k = where(ref);
     const result = await tx
       .updateTable('idempotency_keys')
-      .set({ status: 'done', response_status: response.status, response_body: JSON.stringify(response.body) })
+      .set({
+        status: 'done',
+        response_status: response.status,
+        response_body: JSON.stringify(response.body),
+      })
       .where('account_id', '=', k.account_id)
       .where('livemode', '=', k.livemode)
       .where('key', '=', k.key)
@@ -157,7 +203,10 @@ export function createIdempotencyStore(db: Db, clock: Clock, instanceId: string)
     assert(Number(result.numUpdatedRows) === 1, `idempotency key ${ref.key} is no longer held`);
   }
 
-  async function settleFailure(ref: KeyRef, error: unknown): Promise<StoredResponse | 'recovering' | 'released'> {
+  async function settleFailure(
+    ref: KeyRef,
+    error: unknown,
+  ): Promise<StoredResponse | 'recovering' | 'released'> {
     const k = where(ref);
     const row = await db
       .selectFrom('idempotency_keys')
@@ -204,7 +253,11 @@ export function createIdempotencyStore(db: Db, clock: Clock, instanceId: string)
       const stored = await response(scope);
       await db
         .updateTable('idempotency_keys')
-        .set({ status: 'done', response_status: stored.status, response_body: JSON.stringify(stored.body) })
+        .set({
+          status: 'done',
+          response_status: stored.status,
+          response_body: JSON.stringify(stored.body),
+        })
         .where('account_id', '=', row.account_id)
         .where('livemode', '=', row.livemode)
         .where('key', '=', row.key)
@@ -214,16 +267,30 @@ export function createIdempotencyStore(db: Db, clock: Clock, instanceId: string)
     return rows.length;
   }
 
-  /** Frees keys whose holder died before committing anything. `all` when this process is the only one. */
-  async function releaseAbandoned(options: { all: boolean }): Promise<number> {
-    let query = db
-      .deleteFrom('idempotency_keys')
+  /** Frees keys whose holder died before committing anything (or whose lease ran out). */
+  async function releaseAbandoned(): Promise<number> {
+    const holders = await db
+      .selectFrom('idempotency_keys')
+      .select('locked_by')
+      .distinct()
       .where('status', '=', 'in_progress')
       .where('recovery_resource', 'is', null)
-      .where('locked_by', '!=', instanceId);
-    if (!options.all) query = query.where('locked_at_ms', '<', clock.nowMs() - LIMITS.idempotencyLeaseMs);
-    const result = await query.executeTakeFirst();
-    return Number(result.numDeletedRows);
+      .where('locked_by', '!=', instanceId)
+      .execute();
+    let released = 0;
+    for (const { locked_by: holder } of holders) {
+      let query = db
+        .deleteFrom('idempotency_keys')
+        .where('status', '=', 'in_progress')
+        .where('recovery_resource', 'is', null)
+        .where('locked_by', '=', holder);
+      if (await isAlive(holder)) {
+        query = query.where('locked_at_ms', '<', clock.nowMs() - LIMITS.idempotencyLeaseMs);
+      }
+      const result = await query.executeTakeFirst();
+      released += Number(result.numDeletedRows);
+    }
+    return released;
   }
 
   async function prune(): Promise<number> {
@@ -239,5 +306,15 @@ export function createIdempotencyStore(db: Db, clock: Clock, instanceId: string)
     await db.transaction().execute((tx) => complete(tx, ref, response));
   }
 
-  return { begin, complete, completeOutside, checkpoint, settleFailure, completeRecovered, releaseAbandoned, prune };
+  return {
+    hash,
+    begin,
+    complete,
+    completeOutside,
+    checkpoint,
+    settleFailure,
+    completeRecovered,
+    releaseAbandoned,
+    prune,
+  };
 }

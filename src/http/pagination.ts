@@ -67,7 +67,10 @@ export async function paginate<DB, TB extends keyof DB, O extends { id: string }
     return { rows: rows.slice(0, limit).reverse(), hasMore };
   }
   if (filters.starting_after !== undefined) q = q.where('id', '<', filters.starting_after);
-  const rows = await q.orderBy(sql.ref('id'), 'desc').limit(limit + 1).execute();
+  const rows = await q
+    .orderBy(sql.ref('id'), 'desc')
+    .limit(limit + 1)
+    .execute();
   return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
 }
 

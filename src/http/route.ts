@@ -64,15 +64,23 @@ export function defineRoute<B extends z.ZodType, Q extends z.ZodType, R>(
 ): void {
   const auth = spec.auth ?? 'secret';
   const respond = spec.respond ?? defaultRespond;
-  registerRouteDoc({ method: spec.method, path: spec.path, summary: spec.summary, tag: spec.tag, auth, body: spec.body, query: spec.query });
+  registerRouteDoc({
+    method: spec.method,
+    path: spec.path,
+    summary: spec.summary,
+    tag: spec.tag,
+    auth,
+    body: spec.body,
+    query: spec.query,
+  });
 
   app.route({
     method: spec.method,
     url: spec.path,
     config: { auth },
     handler: async (request, reply) => {
-      const body = spec.body ? parseWith(spec.body, request.body ?? {}) : ({} as z.output<B>);
-      const query = spec.query ? parseWith(spec.query, request.query ?? {}) : ({} as z.output<Q>);
+      const body = spec.body ? parseWith(spec.body, request.body) : ({} as z.output<B>);
+      const query = spec.query ? parseWith(spec.query, request.query) : ({} as z.output<Q>);
       const params = request.params as Record<string, string>;
       const scope = request.scope ?? { accountId: '', livemode: false };
       const keyHeader = request.headers['idempotency-key'];

@@ -1,4 +1,10 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import qs from 'qs';
 import type { AccountsService } from '../accounts/service.ts';
 import { ApiError } from '../lib/errors.ts';
@@ -24,8 +30,30 @@ function parseForm(text: string): unknown {
   try {
     return qs.parse(text, QS_OPTIONS);
   } catch (error) {
-    throw new ApiError('invalid_request_body', `Invalid form-encoded body: ${(error as Error).message}`);
+    throw new ApiError(
+      'invalid_request_body',
+      `Invalid form-encoded body: ${(error as Error).message}`,
+    );
   }
+}
+
+// The router parses the query string before any hook runs, outside the
+// request's error handling: a parser that throws there crashes the process.
+// So a query that cannot be parsed becomes this marker, reported in preValidation.
+const QUERY_ERROR = Symbol('payrail.queryError');
+
+function parseQuery(text: string): Record<string, unknown> {
+  try {
+    return parseForm(text) as Record<string, unknown>;
+  } catch (error) {
+    return { [QUERY_ERROR]: error };
+  }
+}
+
+function queryError(query: unknown): unknown {
+  return typeof query === 'object' && query !== null
+    ? (query as Record<symbol, unknown>)[QUERY_ERROR]
+    : undefined;
 }
 
 function parseJson(text: string): unknown {
@@ -33,7 +61,10 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new ApiError('invalid_request_body', 'Invalid JSON body: the request body could not be parsed.');
+    throw new ApiError(
+      'invalid_request_body',
+      'Invalid JSON body: the request body could not be parsed.',
+    );
   }
 }
 
@@ -56,20 +87,38 @@ export function buildServer(deps: { logger: Logger; accounts: AccountsService })
     bodyLimit: LIMITS.bodyBytesMax,
     routerOptions: {
       maxParamLength: LIMITS.paramLengthMax,
-      querystringParser: (text) => parseForm(text) as Record<string, unknown>,
+      querystringParser: parseQuery,
+    },
+    // Errors the router raises before a route is found: Stripe's error body too.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const e =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new ApiError(
+              'resource_missing',
+              `No such object: ids are at most ${LIMITS.paramLengthMax} characters.`,
+              {
+                param: 'id',
+              },
+            )
+          : new ApiError('invalid_request_body', 'The request URL could not be parsed.');
+      return reply.code(e.status).send(e.toBody());
     },
     genReqId: () => newId('req'),
     requestIdHeader: false,
   });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, parseForm(body as string));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
-  });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_req, body, done) => {
+      try {
+        done(null, parseForm(body as string));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
+  );
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     try {
       done(null, parseJson(body as string));
@@ -96,7 +145,7 @@ export function buildServer(deps: { logger: Logger; accounts: AccountsService })
     if (!key) {
       throw new ApiError(
         'api_key_missing',
-        'You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. \'Authorization: Bearer YOUR_SECRET_KEY\').',
+        "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
       );
     }
     const identity = await deps.accounts.authenticate(key);
@@ -114,6 +163,11 @@ export function buildServer(deps: { logger: Logger; accounts: AccountsService })
     request.keyKind = identity.kind;
   });
 
+  app.addHook('preValidation', async (request) => {
+    const error = queryError(request.query);
+    if (error) throw error;
+  });
+
   app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
     if (error instanceof ApiError) {
       if (error.headers) reply.headers(error.headers);
@@ -121,7 +175,10 @@ export function buildServer(deps: { logger: Logger; accounts: AccountsService })
     }
     const fe = error as FastifyError;
     if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      const e = new ApiError('request_too_large', `Request body is larger than ${LIMITS.bodyBytesMax} bytes.`);
+      const e = new ApiError(
+        'request_too_large',
+        `Request body is larger than ${LIMITS.bodyBytesMax} bytes.`,
+      );
       return reply.code(e.status).send(e.toBody());
     }
     if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
@@ -133,12 +190,18 @@ export function buildServer(deps: { logger: Logger; accounts: AccountsService })
       return reply.code(fe.statusCode).send(e.toBody());
     }
     request.log.error({ err: error }, 'unhandled error');
-    const e = new ApiError('api_error', 'An unexpected error occurred in Payrail. The request id identifies it in the logs.');
+    const e = new ApiError(
+      'api_error',
+      'An unexpected error occurred in Payrail. The request id identifies it in the logs.',
+    );
     return reply.code(500).send(e.toBody());
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const e = new ApiError('route_missing', `Unrecognized request URL (${request.method}: ${request.url.split('?')[0]}).`);
+    const e = new ApiError(
+      'route_missing',
+      `Unrecognized request URL (${request.method}: ${request.url.split('?')[0]}).`,
+    );
     return reply.code(404).send(e.toBody());
   });
 

@@ -119,7 +119,11 @@ export function metadataField() {
       const entries = Object.entries(value as Record<string, unknown>);
       if (entries.length > LIMITS.metadataKeysMax) {
         ctx.issues.push(
-          issue('parameter_invalid', `Metadata can have at most ${LIMITS.metadataKeysMax} keys`, value),
+          issue(
+            'parameter_invalid',
+            `Metadata can have at most ${LIMITS.metadataKeysMax} keys`,
+            value,
+          ),
         );
         return z.NEVER;
       }
@@ -201,12 +205,48 @@ function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   return current;
 }
 
+type ZodIssue = z.core.$ZodIssue;
+
+/**
+ * A union (`'' | {...}`) reports one issue for the whole field; the useful one
+ * is inside the branch that got furthest, such as `shipping[address]` missing.
+ * Returns that issue with its path from the root of the input.
+ */
+function innermostIssue(issue: ZodIssue): ZodIssue {
+  let current = issue;
+  for (
+    let depth = 0;
+    depth < LIMITS.formDepthMax * 2 && current.code === 'invalid_union';
+    depth++
+  ) {
+    let best: ZodIssue | undefined;
+    for (const branch of current.errors) {
+      const candidate = branch[0];
+      if (
+        candidate &&
+        candidate.path.length > 0 &&
+        (!best || candidate.path.length > best.path.length)
+      )
+        best = candidate;
+    }
+    if (!best) break;
+    current = { ...best, path: [...current.path, ...best.path] } as ZodIssue;
+  }
+  return current;
+}
+
 /** Parses input with a schema, or throws the first problem as Stripe would report it. */
-export function parseWith<S extends z.ZodType>(schema: S, input: unknown, paramPrefix: string[] = []): z.output<S> {
-  const result = schema.safeParse(input ?? {});
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  paramPrefix: string[] = [],
+): z.output<S> {
+  // An absent body is no parameters; a JSON `null` body is not an object of parameters.
+  const result = schema.safeParse(input === undefined ? {} : input);
   if (result.success) return result.data;
-  const first = result.error.issues[0];
-  if (!first) throw new ApiError('invalid_request_body', 'Invalid request');
+  const top = result.error.issues[0];
+  if (!top) throw new ApiError('invalid_request_body', 'Invalid request');
+  const first = innermostIssue(top);
   const path = [...paramPrefix, ...first.path];
   if (first.code === 'unrecognized_keys') {
     const key = first.keys[0] ?? '';

@@ -75,6 +75,9 @@ export const ERROR_CATALOGUE = {
   lock_timeout: { status: 429, type: 'rate_limit_error' },
   api_error: { status: 500, type: 'api_error' },
   service_unavailable: { status: 503, type: 'api_error' },
+  // Payments (appended).
+  payment_intent_incompatible_payment_method: { status: 400, type: 'invalid_request_error' },
+  payment_intent_action_required: { status: 402, type: 'card_error' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -36,4 +36,21 @@ export const LIMITS = {
   formArrayLengthMax: 100,
   /** How many cached API keys the auth layer keeps in memory. */
   apiKeyCacheEntriesMax: 10_000,
+  /** Vault: card number digits (ISO/IEC 7812 allows 8 to 19; payment cards use 12 to 19). */
+  cardNumberDigitsMin: 12,
+  cardNumberDigitsMax: 19,
+  /** Vault: how far ahead a card's expiry year may be, in years. */
+  cardExpiryYearsAheadMax: 50,
+  /** Vault: longest IBAN (ISO 13616), in characters. */
+  ibanLengthMax: 34,
+  /** Vault: US bank account numbers, in digits (like Stripe: 4 to 17). */
+  usBankAccountDigitsMin: 4,
+  usBankAccountDigitsMax: 17,
+  /** Payments recovery: how often stale attempts are re-checked, and how many per pass. */
+  recoveryIntervalMs: 10_000,
+  recoveryBatchMax: 100,
+  /** A pending attempt older than this belongs to a process that died (multi-process PostgreSQL). */
+  pendingAttemptStaleMs: 2 * 30_000,
+  /** Refunds under one charge. */
+  refundsPerChargeMax: 100,
 } as const;

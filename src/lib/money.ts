@@ -9,11 +9,29 @@ export interface Currency {
   name: string;
 }
 
+// Codes whose ISO 4217 minor unit is "N.A." (precious metals, bond-market
+// units, SDR, testing, no currency): not payable. `currency-codes` reports
+// their digits as 0, so they are listed here rather than detected.
+const NO_MINOR_UNIT = new Set([
+  'XAG',
+  'XAU',
+  'XBA',
+  'XBB',
+  'XBC',
+  'XBD',
+  'XDR',
+  'XPD',
+  'XPT',
+  'XSU',
+  'XTS',
+  'XUA',
+  'XXX',
+]);
+
 const CURRENCIES = new Map<string, Currency>();
 for (const code of currencyCodes.codes()) {
   const entry = currencyCodes.code(code);
-  // Funds and precious metals (XAU, XDR, ...) have no minor unit; not payable.
-  if (!entry || typeof entry.digits !== 'number') continue;
+  if (!entry || typeof entry.digits !== 'number' || NO_MINOR_UNIT.has(code)) continue;
   CURRENCIES.set(code.toLowerCase(), {
     code: code.toLowerCase(),
     exponent: entry.digits,
@@ -32,7 +50,9 @@ export function allCurrencies(): Currency[] {
 /** Formats minor units as a decimal string in the currency's exponent (1234 usd → "12.34"). */
 export function formatMinor(amountMinor: number, currency: Currency): string {
   const negative = amountMinor < 0;
-  const digits = Math.abs(amountMinor).toString().padStart(currency.exponent + 1, '0');
+  const digits = Math.abs(amountMinor)
+    .toString()
+    .padStart(currency.exponent + 1, '0');
   const whole = currency.exponent === 0 ? digits : digits.slice(0, -currency.exponent);
   const frac = currency.exponent === 0 ? '' : `.${digits.slice(-currency.exponent)}`;
   return `${negative ? '-' : ''}${whole}${frac}`;

@@ -13,7 +13,8 @@ export const MASTER_KEY_FILE = 'master.key';
 export function loadMasterKey(options: { masterKey: string | undefined; dataDir: string }): Buffer {
   if (options.masterKey !== undefined) {
     const key = parseMasterKey(options.masterKey);
-    if (!key) throw new ConfigError('PAYRAIL_MASTER_KEY: must be 64 hex characters or 32 bytes in base64');
+    if (!key)
+      throw new ConfigError('PAYRAIL_MASTER_KEY: must be 64 hex characters or 32 bytes in base64');
     return key;
   }
   const file = path.join(options.dataDir, MASTER_KEY_FILE);

@@ -18,7 +18,8 @@ export function testDialect(): TestDialect {
   return process.env.PAYRAIL_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
 }
 
-export const PG_ADMIN_URL = process.env.PAYRAIL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const PG_ADMIN_URL =
+  process.env.PAYRAIL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** A fresh PostgreSQL database for one test file; dropped by the returned function. */
 export async function createPgDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
@@ -60,7 +61,9 @@ export function stripeClient(key: string, port: number): Stripe {
   return new Stripe(key, { host: '127.0.0.1', port, protocol: 'http', maxNetworkRetries: 0 });
 }
 
-export async function startEngine(options: { env?: Record<string, string> } = {}): Promise<TestEngine> {
+export async function startEngine(
+  options: { env?: Record<string, string> } = {},
+): Promise<TestEngine> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'payrail-test-'));
   const pgDb = testDialect() === 'postgres' ? await createPgDatabase() : undefined;
   const config = loadConfig({
@@ -105,13 +108,24 @@ export async function rawRequest(
   t: Pick<TestEngine, 'url' | 'secretKey'>,
   method: string,
   urlPath: string,
-  options: { body?: string; contentType?: string; headers?: Record<string, string>; key?: string | null } = {},
+  options: {
+    body?: string;
+    contentType?: string;
+    headers?: Record<string, string>;
+    key?: string | null;
+  } = {},
 ): Promise<{ status: number; headers: Headers; json: any }> {
   const headers: Record<string, string> = { ...options.headers };
   const key = options.key === undefined ? t.secretKey : options.key;
   if (key !== null) headers.authorization = `Bearer ${key}`;
-  if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/x-www-form-urlencoded';
-  const response = await fetch(t.url + urlPath, { method, headers, body: options.body, signal: AbortSignal.timeout(30_000) });
+  if (options.body !== undefined)
+    headers['content-type'] = options.contentType ?? 'application/x-www-form-urlencoded';
+  const response = await fetch(t.url + urlPath, {
+    method,
+    headers,
+    body: options.body,
+    signal: AbortSignal.timeout(30_000),
+  });
   const text = await response.text();
   let json: unknown = null;
   try {
@@ -124,7 +138,15 @@ export async function rawRequest(
 
 /** Counts rows of every table, to prove a rejected request changed nothing. */
 export async function tableCounts(t: TestEngine): Promise<Record<string, number>> {
-  const tables = ['customers', 'payment_methods', 'payment_intents', 'charges', 'payment_attempts', 'refunds', 'events'] as const;
+  const tables = [
+    'customers',
+    'payment_methods',
+    'payment_intents',
+    'charges',
+    'payment_attempts',
+    'refunds',
+    'events',
+  ] as const;
   const counts: Record<string, number> = {};
   for (const table of tables) {
     const row = await t.engine.database.db

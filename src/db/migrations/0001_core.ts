@@ -83,6 +83,7 @@ export function coreMigration(dialect: Dialect): Migration {
         .addColumn('details', 'text', (c) => c.notNull())
         .addColumn('secret_enc', 'text')
         .addColumn('fingerprint', 'text')
+        .addColumn('allow_redisplay', 'text', (c) => c.notNull())
         .addColumn('metadata', 'text', (c) => c.notNull())
         .addColumn('created', 'bigint', (c) => c.notNull())
         .execute();
@@ -152,6 +153,7 @@ export function coreMigration(dialect: Dialect): Migration {
         .addColumn('outcome', 'text', (c) => c.notNull())
         .addColumn('payment_method_details', 'text', (c) => c.notNull())
         .addColumn('description', 'text')
+        .addColumn('receipt_email', 'text')
         .addColumn('metadata', 'text', (c) => c.notNull())
         .addColumn('created', 'bigint', (c) => c.notNull())
         .addCheckConstraint('charges_refund_bound', sqlCheck('amount_refunded <= amount_captured'))
@@ -182,6 +184,7 @@ export function coreMigration(dialect: Dialect): Migration {
         .addColumn('routing_reason', 'text', (c) => c.notNull())
         .addColumn('latency_ms', 'integer')
         .addColumn('refund_id', 'text')
+        .addColumn('instance_id', 'text')
         .addColumn('created_ms', 'bigint', (c) => c.notNull())
         .addColumn('completed_ms', 'bigint')
         .execute();
