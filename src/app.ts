@@ -1,22 +1,22 @@
 import { createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { createAccountsService, type AccountsService } from './accounts/service.ts';
 import { registerAccountRoutes } from './accounts/routes.ts';
+import { type AccountsService, createAccountsService } from './accounts/service.ts';
 import type { Config } from './config.ts';
-import { createCustomersService } from './customers/service.ts';
 import { registerCustomerRoutes } from './customers/routes.ts';
+import { createCustomersService } from './customers/service.ts';
 import { type DatabaseHandle, migrate, openDatabase } from './db/database.ts';
-import { createEventsService } from './events/service.ts';
+import { createInstanceRegistry } from './db/instances.ts';
 import { registerEventRoutes } from './events/routes.ts';
+import { createEventsService } from './events/service.ts';
 import { createIdempotencyStore, type IdempotencyStore } from './http/idempotency.ts';
 import { openApiDocument } from './http/openapi.ts';
 import { buildServer } from './http/server.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { EnvelopeCipher } from './lib/crypto.ts';
-import { createInstanceRegistry } from './db/instances.ts';
-import { type Logger, createLogger } from './lib/logger.ts';
-import { loadMasterKey } from './vault/master-key.ts';
+import { createLogger, type Logger } from './lib/logger.ts';
 import { wireModules } from './modules.ts';
+import { loadMasterKey } from './vault/master-key.ts';
 
 // The composition root: the only place where implementations are wired
 // together. main.ts starts it; tests build it in-process.

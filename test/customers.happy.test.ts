@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type TestEngine, startEngine } from './helpers/engine.ts';
+import { startEngine, type TestEngine } from './helpers/engine.ts';
 
 describe('customers: happy paths', () => {
   let t: TestEngine;

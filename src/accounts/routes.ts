@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { AccountsTable } from '../db/schema.ts';
 import { fromJson } from '../db/database.ts';
+import type { AccountsTable } from '../db/schema.ts';
+import { defineRoute, type RouteDeps } from '../http/route.ts';
 import { notFound } from '../lib/errors.ts';
-import { type RouteDeps, defineRoute } from '../http/route.ts';
 import type { AccountsService } from './service.ts';
 
 export function serializeAccount(row: AccountsTable) {

@@ -1,6 +1,6 @@
+import type { Scope } from '../db/context.ts';
 import type { Db } from '../db/database.ts';
 import { toJson } from '../db/database.ts';
-import type { Scope } from '../db/context.ts';
 import type { AccountsTable } from '../db/schema.ts';
 import { type Clock, unixSeconds } from '../lib/clock.ts';
 import { sha256Hex } from '../lib/crypto.ts';

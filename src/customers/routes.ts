@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { CustomersTable } from '../db/schema.ts';
 import { listPage } from '../http/pagination.ts';
-import { type RouteDeps, defineRoute } from '../http/route.ts';
+import { defineRoute, type RouteDeps } from '../http/route.ts';
 import { CustomerCreate, CustomerListQuery, CustomerUpdate } from './schemas.ts';
 import { serializeCustomer, serializeDeletedCustomer } from './serialize.ts';
 import type { CustomersService } from './service.ts';

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { LIMITS } from '../lib/limits.ts';
 import { listParams } from '../http/pagination.ts';
 import {
   clearableStr,
@@ -8,6 +7,7 @@ import {
   metadataField,
   strField,
 } from '../http/validation.ts';
+import { LIMITS } from '../lib/limits.ts';
 
 // Request schemas for customers: validator, TypeScript type and OpenAPI at once.
 

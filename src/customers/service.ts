@@ -1,13 +1,13 @@
+import { livemodeFlag, type OpContext, type Scope } from '../db/context.ts';
 import { type Db, type Executor, toJson } from '../db/database.ts';
-import { type OpContext, type Scope, livemodeFlag } from '../db/context.ts';
 import type { CustomersTable } from '../db/schema.ts';
 import type { EventsService } from '../events/service.ts';
 import { previousAttributes } from '../events/service.ts';
+import { paginate } from '../http/pagination.ts';
+import { mergeMetadata } from '../http/validation.ts';
 import { type Clock, unixSeconds } from '../lib/clock.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import { newId, randomBase36 } from '../lib/ids.ts';
-import { paginate } from '../http/pagination.ts';
-import { mergeMetadata } from '../http/validation.ts';
 import type { CustomerCreateInput, CustomerListInput, CustomerUpdateInput } from './schemas.ts';
 import { serializeCustomer, serializeDeletedCustomer } from './serialize.ts';
 

@@ -2,10 +2,10 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
   Kysely,
+  type Migration,
   Migrator,
   PostgresDialect,
   SqliteDialect,
-  type Migration,
   type Transaction,
 } from 'kysely';
 import pg from 'pg';

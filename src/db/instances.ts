@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { newId } from '../lib/ids.ts';
 import { sha256Hex } from '../lib/crypto.ts';
+import { newId } from '../lib/ids.ts';
 import type { DatabaseHandle } from './database.ts';
 
 // Which engine processes are alive. Work in progress (a pending attempt, an

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { listPage, listParams } from '../http/pagination.ts';
+import { defineRoute, type RouteDeps } from '../http/route.ts';
+import { strField } from '../http/validation.ts';
 import { notFound } from '../lib/errors.ts';
 import { LIMITS } from '../lib/limits.ts';
-import { listPage, listParams } from '../http/pagination.ts';
-import { type RouteDeps, defineRoute } from '../http/route.ts';
-import { strField } from '../http/validation.ts';
 import type { EventsService } from './service.ts';
 
 const EventListQuery = z.strictObject({

@@ -1,9 +1,9 @@
-import { type Db, type Tx, fromJson, toJson } from '../db/database.ts';
-import { type OpContext, type Scope, livemodeFlag } from '../db/context.ts';
+import { livemodeFlag, type OpContext, type Scope } from '../db/context.ts';
+import { type Db, fromJson, type Tx, toJson } from '../db/database.ts';
 import type { EventsTable } from '../db/schema.ts';
+import { type ListQueryInput, paginate } from '../http/pagination.ts';
 import { type Clock, unixSeconds } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
-import { type ListQueryInput, paginate } from '../http/pagination.ts';
 
 // The event store. Every state change records its event in the same
 // transaction as the change (an outbox), so events are complete and in commit

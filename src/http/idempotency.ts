@@ -1,5 +1,5 @@
-import type { Db, Tx } from '../db/database.ts';
 import type { Scope } from '../db/context.ts';
+import type { Db, Tx } from '../db/database.ts';
 import { assert } from '../lib/assert.ts';
 import type { Clock } from '../lib/clock.ts';
 import { hmacHex, sha256Hex } from '../lib/crypto.ts';

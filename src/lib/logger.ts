@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 // Paths that may carry card data or secrets anywhere in a log line. Secrets
 // are also typed (`Secret`), so they redact themselves; this list is the second

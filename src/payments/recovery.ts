@@ -1,7 +1,7 @@
-import type { InstanceRegistry } from '../db/instances.ts';
 import type { RetrieveOutcome, RetrieveRequest } from '../connectors/types.ts';
 import { internalContext, type Scope } from '../db/context.ts';
 import type { Db } from '../db/database.ts';
+import type { InstanceRegistry } from '../db/instances.ts';
 import type { PaymentAttemptsTable } from '../db/schema.ts';
 import type { IdempotencyStore, StoredResponse } from '../http/idempotency.ts';
 import { assert } from '../lib/assert.ts';

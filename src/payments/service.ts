@@ -1,8 +1,8 @@
-import { PROCESS_INSTANCE_ID } from '../db/instances.ts';
 import type { AuthorizeRequest, Connector } from '../connectors/types.ts';
 import type { CustomersService } from '../customers/service.ts';
 import { livemodeFlag, type OpContext, type Scope } from '../db/context.ts';
 import { type Db, type Tx, toJson } from '../db/database.ts';
+import { PROCESS_INSTANCE_ID } from '../db/instances.ts';
 import type {
   PaymentAttemptsTable,
   PaymentIntentsTable,

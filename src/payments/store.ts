@@ -1,7 +1,7 @@
-import { PROCESS_INSTANCE_ID } from '../db/instances.ts';
 import type { ConnectorOutcome, RetrieveOutcome } from '../connectors/types.ts';
 import { livemodeFlag, type OpContext, type Scope } from '../db/context.ts';
 import type { Executor, Tx } from '../db/database.ts';
+import { PROCESS_INSTANCE_ID } from '../db/instances.ts';
 import type { ChargesTable, PaymentAttemptsTable, PaymentIntentsTable } from '../db/schema.ts';
 import { assert, assertSafeInteger } from '../lib/assert.ts';
 import { ApiError, notFound } from '../lib/errors.ts';

@@ -1,7 +1,7 @@
-import { PROCESS_INSTANCE_ID } from '../db/instances.ts';
 import type { ConnectorOutcome, RefundRequest, RetrieveOutcome } from '../connectors/types.ts';
 import { livemodeFlag, type OpContext, type Scope } from '../db/context.ts';
 import { type Db, type Executor, type Tx, toJson } from '../db/database.ts';
+import { PROCESS_INSTANCE_ID } from '../db/instances.ts';
 import type { ChargesTable, PaymentAttemptsTable, RefundsTable } from '../db/schema.ts';
 import type { EventsService } from '../events/service.ts';
 import { paginate } from '../http/pagination.ts';

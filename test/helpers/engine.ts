@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import Stripe from 'stripe';
-import { type Engine, createEngine } from '../../src/app.ts';
+import { createEngine, type Engine } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { randomToken } from '../../src/lib/ids.ts';
 import { createLogger } from '../../src/lib/logger.ts';
