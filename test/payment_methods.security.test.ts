@@ -131,6 +131,18 @@ describe('payment methods: security', () => {
       us_bank_account: { account_number: '987654321012', routing_number: '110000000' },
       billing_details: { name: 'Jenny Rosen' },
     });
+    // A payment with the raw number in payment_method_data, confirmed and refunded.
+    const intent = await t.stripe.paymentIntents.create({
+      amount: 1234,
+      currency: 'usd',
+      confirm: true,
+      payment_method_data: {
+        type: 'card',
+        card: { number, exp_month: 1, exp_year: nextYear, cvc: '987' },
+      } as never,
+    });
+    assert.equal(intent.status, 'succeeded');
+    await t.stripe.refunds.create({ payment_intent: intent.id });
     const row = await t.engine.database.db
       .selectFrom('payment_methods')
       .selectAll()
