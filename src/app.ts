@@ -14,6 +14,7 @@ import { openApiDocument } from './http/openapi.ts';
 import { buildServer } from './http/server.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { EnvelopeCipher } from './lib/crypto.ts';
+import { LIMITS } from './lib/limits.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { wireModules } from './modules.ts';
 import { loadMasterKey } from './vault/master-key.ts';
@@ -83,6 +84,12 @@ export async function createEngine(
   });
   app.get('/openapi.json', async () => openApiDocument(VERSION));
 
+  const sweepKeys = async () => {
+    await idempotency.releaseAbandoned();
+    await idempotency.prune();
+  };
+  let sweeper: NodeJS.Timeout | undefined;
+
   return {
     app,
     database,
@@ -94,8 +101,13 @@ export async function createEngine(
       await idempotency.releaseAbandoned();
       await modules.recover();
       await idempotency.prune();
+      sweeper ??= setInterval(() => {
+        sweepKeys().catch((err) => logger.error({ err }, 'idempotency sweep failed'));
+      }, LIMITS.idempotencySweepIntervalMs);
+      sweeper.unref();
     },
     async close() {
+      if (sweeper) clearInterval(sweeper);
       await modules.close();
       await app.close();
       await instances.close();

@@ -21,6 +21,8 @@ export const LIMITS = {
   /** Idempotency keys: longest key, how long results are kept, in-progress lease. */
   idempotencyKeyLengthMax: 255,
   idempotencyRetentionMs: 24 * 60 * 60 * 1000,
+  /** How often expired idempotency results are pruned and abandoned keys released. */
+  idempotencySweepIntervalMs: 10 * 60 * 1000,
   idempotencyLeaseMs: 60 * 1000,
   /** Amounts: the largest amount in minor units (Stripe's 8-digit limit for most currencies). */
   amountMinorMax: 99_999_999,
