@@ -17,7 +17,9 @@ import { EnvelopeCipher } from './lib/crypto.ts';
 import { LIMITS } from './lib/limits.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { wireModules } from './modules.ts';
+import { createNotificationsModule } from './notifications/module.ts';
 import { loadMasterKey } from './vault/master-key.ts';
+import { createWebhooksModule } from './webhooks/module.ts';
 
 // The composition root: the only place where implementations are wired
 // together. main.ts starts it; tests build it in-process.
@@ -33,6 +35,8 @@ export interface Engine {
   logger: Logger;
   /** Runs recovery of work that a previous process left half-done. */
   recover(): Promise<void>;
+  /** One pass of a background job now, without waiting for its timer (tests, drills). */
+  background: { recoverPayments(): Promise<void>; probeConnectors(): Promise<void> };
   close(): Promise<void>;
 }
 
@@ -59,7 +63,7 @@ export async function createEngine(
     isAlive: (id) => instances.isAlive(id),
   });
 
-  const app = buildServer({ logger, accounts });
+  const app = buildServer({ logger, accounts, shedding: { maxInflight: config.maxInflight } });
   const routeDeps = { idempotency };
   registerAccountRoutes(app, { ...routeDeps, accounts });
   registerCustomerRoutes(app, { ...routeDeps, customers });
@@ -74,6 +78,28 @@ export async function createEngine(
     cipher,
     config,
     idempotency,
+    logger,
+    instances,
+  });
+
+  const webhooks = createWebhooksModule({
+    app,
+    routeDeps,
+    db,
+    clock,
+    events,
+    cipher,
+    config,
+    logger,
+    instances,
+  });
+
+  const notifications = createNotificationsModule({
+    app,
+    routeDeps,
+    db,
+    clock,
+    config,
     logger,
     instances,
   });
@@ -97,10 +123,16 @@ export async function createEngine(
     idempotency,
     instanceId,
     logger,
+    background: {
+      recoverPayments: () => modules.recover(),
+      probeConnectors: () => modules.probes.runOnce(),
+    },
     async recover() {
       await idempotency.releaseAbandoned();
       await modules.recover();
       await idempotency.prune();
+      await webhooks.start();
+      await notifications.start();
       sweeper ??= setInterval(() => {
         sweepKeys().catch((err) => logger.error({ err }, 'idempotency sweep failed'));
       }, LIMITS.idempotencySweepIntervalMs);
@@ -108,6 +140,8 @@ export async function createEngine(
     },
     async close() {
       if (sweeper) clearInterval(sweeper);
+      await notifications.close();
+      await webhooks.close();
       await modules.close();
       await app.close();
       await instances.close();

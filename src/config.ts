@@ -30,6 +30,65 @@ const EnvSchema = z.object({
     .max(LIMITS.sandboxLatencyMsMax)
     .default(0),
   PAYRAIL_PUBLIC_URL: z.string().url().optional(),
+  // Webhook delivery: first retry delay, how long to keep retrying, when a
+  // continuously failing endpoint is disabled, per-request timeout.
+  PAYRAIL_WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
+  PAYRAIL_WEBHOOK_RETRY_WINDOW_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .max(30 * 86_400_000)
+    .default(3 * 86_400_000),
+  PAYRAIL_WEBHOOK_DISABLE_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .max(30 * 86_400_000)
+    .default(3 * 86_400_000),
+  PAYRAIL_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  PAYRAIL_WEBHOOK_ALLOW_PRIVATE_URLS: z.enum(['true', 'false']).default('false'),
+  PAYRAIL_PROBE_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(3_600_000)
+    .default(LIMITS.probeIntervalMs),
+  PAYRAIL_BREAKER_HALF_OPEN_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(3_600_000)
+    .default(LIMITS.breakerHalfOpenAfterMs),
+  // Load shedding: requests in flight per process before new ones get 503 overloaded.
+  PAYRAIL_MAX_INFLIGHT: z.coerce.number().int().min(1).max(100_000).default(LIMITS.inflightDefault),
+  // Ledger: seconds until a balance transaction's funds move from pending to available.
+  PAYRAIL_FUNDS_AVAILABLE_AFTER_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(LIMITS.ledgerAvailableDelaySecondsMax)
+    .default(LIMITS.ledgerAvailableDelaySecondsDefault),
+  // Notifications: SMTP for email, a Twilio-compatible HTTP API for SMS. Either
+  // channel left unset means its notifications are logged as skipped.
+  PAYRAIL_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^/]+/, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  PAYRAIL_SMTP_FROM: z.string().email('must be an email address').optional(),
+  PAYRAIL_SMS_URL: z.string().url().optional(),
+  PAYRAIL_SMS_ACCOUNT_SID: z.string().min(1).optional(),
+  PAYRAIL_SMS_AUTH_TOKEN: z.string().min(1).optional(),
+  PAYRAIL_SMS_FROM: z
+    .string()
+    .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number')
+    .optional(),
+  PAYRAIL_NOTIFICATION_RETRY_BASE_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(3_600_000)
+    .default(30_000),
+  PAYRAIL_NOTIFICATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 });
 
 export interface Config {
@@ -42,6 +101,29 @@ export interface Config {
   logLevel: string;
   sandboxLatencyMs: number;
   publicUrl: string | undefined;
+  webhookRetryBaseMs: number;
+  webhookRetryWindowMs: number;
+  webhookDisableAfterMs: number;
+  webhookTimeoutMs: number;
+  /** Allow live-mode endpoints on private, loopback and link-local addresses. */
+  webhookAllowPrivateUrls: boolean;
+  /** How often each connector gets an active health probe. */
+  probeIntervalMs: number;
+  /** How long an open circuit breaker waits before a trial call. */
+  breakerHalfOpenAfterMs: number;
+  /** Requests in flight per process before new ones are shed with 503 overloaded. */
+  maxInflight: number;
+  /** Ledger: how long after a balance transaction its funds become available. */
+  fundsAvailableAfterSeconds: number;
+  /** Notifications (docs/notifications.md): SMTP and SMS provider settings. */
+  smtpUrl: string | undefined;
+  smtpFrom: string | undefined;
+  smsUrl: string | undefined;
+  smsAccountSid: string | undefined;
+  smsAuthToken: string | undefined;
+  smsFrom: string | undefined;
+  notificationRetryBaseMs: number;
+  notificationTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -68,6 +150,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.PAYRAIL_LOG_LEVEL,
     sandboxLatencyMs: e.PAYRAIL_SANDBOX_LATENCY_MS,
     publicUrl: e.PAYRAIL_PUBLIC_URL,
+    webhookRetryBaseMs: e.PAYRAIL_WEBHOOK_RETRY_BASE_MS,
+    webhookRetryWindowMs: e.PAYRAIL_WEBHOOK_RETRY_WINDOW_MS,
+    webhookDisableAfterMs: e.PAYRAIL_WEBHOOK_DISABLE_AFTER_MS,
+    webhookTimeoutMs: e.PAYRAIL_WEBHOOK_TIMEOUT_MS,
+    webhookAllowPrivateUrls: e.PAYRAIL_WEBHOOK_ALLOW_PRIVATE_URLS === 'true',
+    probeIntervalMs: e.PAYRAIL_PROBE_INTERVAL_MS,
+    breakerHalfOpenAfterMs: e.PAYRAIL_BREAKER_HALF_OPEN_MS,
+    maxInflight: e.PAYRAIL_MAX_INFLIGHT,
+    fundsAvailableAfterSeconds: e.PAYRAIL_FUNDS_AVAILABLE_AFTER_SECONDS,
+    smtpUrl: e.PAYRAIL_SMTP_URL,
+    smtpFrom: e.PAYRAIL_SMTP_FROM,
+    smsUrl: e.PAYRAIL_SMS_URL,
+    smsAccountSid: e.PAYRAIL_SMS_ACCOUNT_SID,
+    smsAuthToken: e.PAYRAIL_SMS_AUTH_TOKEN,
+    smsFrom: e.PAYRAIL_SMS_FROM,
+    notificationRetryBaseMs: e.PAYRAIL_NOTIFICATION_RETRY_BASE_MS,
+    notificationTimeoutMs: e.PAYRAIL_NOTIFICATION_TIMEOUT_MS,
   };
 }
 

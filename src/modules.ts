@@ -6,10 +6,17 @@ import type { InstanceRegistry } from './db/instances.ts';
 import type { EventsService } from './events/service.ts';
 import type { IdempotencyStore } from './http/idempotency.ts';
 import type { RouteDeps } from './http/route.ts';
+import { createIncidentsModule } from './incidents/module.ts';
 import type { Clock } from './lib/clock.ts';
 import type { EnvelopeCipher } from './lib/crypto.ts';
+import { LIMITS } from './lib/limits.ts';
 import type { Logger } from './lib/logger.ts';
+import { createMetrics, registerMetrics } from './metrics.ts';
 import { createPaymentsModule } from './payments/module.ts';
+import { createRoutingAdmin } from './routing/admin.ts';
+import { createHealthMonitor } from './routing/health.ts';
+import { createProbes } from './routing/probes.ts';
+import { registerRoutingRoutes } from './routing/routes.ts';
 import { registerPaymentMethodRoutes } from './vault/routes.ts';
 import { createVaultService } from './vault/service.ts';
 
@@ -37,9 +44,52 @@ export function wireModules(deps: ModuleDeps) {
     customers: deps.customers,
   });
   registerPaymentMethodRoutes(deps.app, { ...deps.routeDeps, vault });
-  const payments = createPaymentsModule({ ...deps, vault });
+  const health = createHealthMonitor({
+    clock: deps.clock,
+    logger: deps.logger,
+    options: { breakerHalfOpenAfterMs: deps.config.breakerHalfOpenAfterMs },
+  });
+  const routing = createRoutingAdmin({
+    db: deps.db,
+    clock: deps.clock,
+    cipher: deps.cipher,
+    events: deps.events,
+  });
+  registerRoutingRoutes(deps.app, { ...deps.routeDeps, routing, health });
+  const incidents = createIncidentsModule({
+    app: deps.app,
+    routeDeps: deps.routeDeps,
+    db: deps.db,
+    clock: deps.clock,
+    events: deps.events,
+    health,
+    routing,
+    logger: deps.logger,
+  });
+  const stopListening = health.onChange((change) => void incidents.onHealthChange(change));
+  const metrics = createMetrics(health);
+  const payments = createPaymentsModule({ ...deps, vault, routing, health, metrics });
+  const probes = createProbes({
+    routing,
+    health,
+    resolve: (id) => payments.connectors.resolve(id),
+    logger: deps.logger,
+    options: { intervalMs: deps.config.probeIntervalMs, timeoutMs: LIMITS.probeTimeoutMs },
+  });
+  registerMetrics(deps.app, metrics);
   return {
-    recover: () => payments.recover(),
-    close: () => payments.close(),
+    recover: async () => {
+      await payments.recover();
+      probes.start();
+    },
+    probes,
+    health,
+    close: async () => {
+      stopListening();
+      await probes.close();
+      await payments.close();
+      await incidents.close();
+      health.close();
+    },
   };
 }

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { openDatabase } from '../src/db/database.ts';
+import { verifyLedger } from '../src/ledger/verify.ts';
 import { randomToken } from '../src/lib/ids.ts';
 import { createPgDatabase, testDialect } from './helpers/engine.ts';
 import { type EngineProcess, spawnEngine } from './helpers/process.ts';
@@ -175,6 +177,21 @@ async function runSeed(seed: number): Promise<void> {
         1,
         `${intent.id} charged once`,
       );
+    }
+    // The books survived the crash too: every invariant holds, and each
+    // payment is posted exactly once, for its amount.
+    const handle = openDatabase({ dataDir, databaseUrl: pgDb?.url });
+    try {
+      const books = await verifyLedger(handle.db);
+      assert.deepEqual(books.problems, [], `seed ${seed}: the ledger verifies after the crash`);
+      const charges = await handle.db
+        .selectFrom('ledger_transactions')
+        .select(['source', 'amount'])
+        .where('type', '=', 'charge')
+        .execute();
+      assert.equal(charges.length, sent.length, `seed ${seed}: one charge posting per payment`);
+    } finally {
+      await handle.close();
     }
   } finally {
     await engine?.kill('SIGKILL');

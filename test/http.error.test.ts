@@ -296,3 +296,22 @@ describe('http: errors', () => {
     assert.equal(health.status, 200);
   });
 });
+
+test('headers over 16 KiB are refused with 431 in Stripe error shape', async () => {
+  const t = await startEngine();
+  try {
+    const response = await fetch(`${t.url}/v1/customers`, {
+      headers: { authorization: `Bearer ${t.secretKey}`, 'x-filler': 'a'.repeat(20_000) },
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.equal(response.status, 431);
+    const body = (await response.json()) as {
+      error: { type: string; code: string; message: string };
+    };
+    assert.equal(body.error.type, 'invalid_request_error');
+    assert.equal(body.error.code, 'request_header_fields_too_large');
+    assert.match(body.error.message, /16 KiB/);
+  } finally {
+    await t.close();
+  }
+});

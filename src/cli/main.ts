@@ -10,7 +10,10 @@ const USAGE = `usage:
   payrail start                                  start the engine (same as npm start)
   payrail keys create [--account acct_...] [--live] [--publishable]
                                                  make an API key and print it once
-  payrail accounts create [--name NAME]          make a merchant account with a test secret key`;
+  payrail accounts create [--name NAME]          make a merchant account with a test secret key
+  payrail psp-sim --port 9101 --name sim-a [--host H] [--data-dir DIR]
+                                                 start the standalone processor simulator
+  payrail ledger verify | release                check the books (exit 1 on a problem) / release due funds`;
 
 async function withAccounts<T>(
   fn: (accounts: ReturnType<typeof createAccountsService>) => Promise<T>,
@@ -28,6 +31,14 @@ async function withAccounts<T>(
 
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
+  if (command === 'psp-sim') {
+    const { runPspSimCli } = await import('../psp-sim/cli.ts');
+    return runPspSimCli(argv.slice(1));
+  }
+  if (command === 'ledger') {
+    const { runLedgerCli } = await import('../ledger/cli.ts');
+    return runLedgerCli(argv.slice(1));
+  }
   if (command === 'start') {
     await import('../main.ts');
     return -1;

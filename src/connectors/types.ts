@@ -17,6 +17,24 @@ import type { ChargeInstrument } from '../vault/types.ts';
 //   processor acted: Payrail then asks `retrieve` later and never charges twice.
 // - Amounts are integers in the currency's minor unit; convert inside the
 //   transformer if the processor wants something else.
+// - Use the shared codes of FAILURE_CODES for `failed_retryable`, so the
+//   failover table (decisions.ts) can tell what is safe to try elsewhere:
+//   only say `failed_retryable` when the processor certainly did not act
+//   (connection refused, a 5xx documented to come before authorization, 429).
+
+/** Shared `failed_retryable` codes (see decisions.ts). */
+export const FAILURE_CODES = {
+  /** Connection refused, DNS failure, TLS failure: the request never reached the processor. */
+  unreachable: 'processor_unreachable',
+  /** The processor said it is unavailable (503) or in maintenance. */
+  unavailable: 'processor_unavailable',
+  /** The processor answered 5xx before acting on the request. */
+  error: 'processor_error',
+  /** The processor is rate-limiting us (429). */
+  rateLimited: 'processor_rate_limited',
+  /** Payrail did not call: the circuit breaker for this connector is open. */
+  circuitOpen: 'circuit_open',
+} as const;
 
 export type ConnectorOperation = 'authorize' | 'capture' | 'void' | 'refund';
 
@@ -46,6 +64,8 @@ export type RetrieveOutcome = ConnectorOutcome | { status: 'not_found' };
 
 export interface AuthorizeRequest {
   reference: string;
+  /** The payment intent this attempt serves (pi_...); several attempts may share it. */
+  paymentIntentId: string;
   amountMinor: number;
   currency: string;
   /** Capture in the same call (automatic capture). */
@@ -91,12 +111,71 @@ export type RetrieveRequest =
   | { reference: string; operation: 'void'; original: VoidRequest }
   | { reference: string; operation: 'refund'; original: RefundRequest };
 
+/** The processors Payrail ships a connector for. */
+export const CONNECTOR_TYPES = ['sandbox', 'psp_sim', 'stripe', 'adyen'] as const;
+export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
+
+/** What a connector is built from: one configured connector account. */
+export interface ConnectorSettings {
+  /** What attempts and charges store: the connector account id (conn_...), or `sandbox` for the built-in one. */
+  id: string;
+  type: ConnectorType;
+  /** The processor's API base URL, where the type has one (psp_sim, stripe, adyen). */
+  baseUrl: string | null;
+  /** Decrypted credentials, validated against the type's credential schema. */
+  credentials: Record<string, string>;
+}
+
+/** The answer to a health probe: can the processor take payments right now? */
+export interface ProbeResult {
+  ok: boolean;
+  latencyMs: number;
+  detail: string;
+}
+
+/**
+ * A processor's asynchronous notice about one of our requests, parsed from an
+ * inbound webhook. `reference` is Payrail's attempt id, as sent.
+ */
+export interface WebhookNotice {
+  reference: string;
+  operation: ConnectorOperation;
+  outcome: ConnectorOutcome;
+}
+
+export interface InboundWebhook {
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: string;
+}
+
 export interface Connector {
-  /** Stable name stored on attempts and charges: `sandbox`, `stripe`, `adyen`. */
+  /** Stable id stored on attempts and charges: the connector account id, or `sandbox`. */
   readonly name: string;
+  readonly type: ConnectorType;
   authorize(request: AuthorizeRequest, signal: AbortSignal): Promise<ConnectorOutcome>;
   capture(request: CaptureRequest, signal: AbortSignal): Promise<ConnectorOutcome>;
   void(request: VoidRequest, signal: AbortSignal): Promise<ConnectorOutcome>;
   refund(request: RefundRequest, signal: AbortSignal): Promise<ConnectorOutcome>;
   retrieve(request: RetrieveRequest, signal: AbortSignal): Promise<RetrieveOutcome>;
+  /** A cheap request that tells whether the processor is up (active health checks). Never throws. */
+  probe(signal: AbortSignal): Promise<ProbeResult>;
+  /**
+   * Parses and authenticates an inbound webhook from the processor. Throws
+   * an Error with a clear message if the signature or the body is invalid.
+   */
+  parseWebhook(webhook: InboundWebhook): WebhookNotice[];
+}
+
+/**
+ * How a connector type is described to the engine: its credential fields and
+ * whether it needs a base URL. `create` must not do I/O.
+ */
+export interface ConnectorDefinition {
+  type: ConnectorType;
+  /** Required credential field names (strings). Values are never returned by the API. */
+  credentialFields: readonly string[];
+  /** Credential fields that may be left out (a webhook signing secret, say). */
+  optionalCredentialFields: readonly string[];
+  baseUrl: 'required' | 'optional' | 'none';
+  create(settings: ConnectorSettings): Connector;
 }

@@ -10,7 +10,13 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { assertSafeInteger } from '../lib/assert.ts';
+import { LIMITS } from '../lib/limits.ts';
+import { GroupCommitSqliteDialect, type SqliteHandle } from './group-commit.ts';
 import { coreMigration } from './migrations/0001_core.ts';
+import { routingMigration } from './migrations/0002_routing.ts';
+import { webhooksMigration } from './migrations/0003_webhooks.ts';
+import { ledgerMigration } from './migrations/0004_ledger.ts';
+import { notificationsMigration } from './migrations/0005_notifications.ts';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -45,6 +51,9 @@ export function openDatabase(options: {
 }): DatabaseHandle {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: PG_POOL_MAX });
+    // An idle client whose connection the server closed (restart, failover)
+    // is dropped by the pool; without a listener the error would crash the process.
+    pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const url = new URL(options.databaseUrl);
     url.password = '';
@@ -58,13 +67,46 @@ export function openDatabase(options: {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({
+    dialect: new GroupCommitSqliteDialect(withStatementCache(sqlite)),
+  });
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+/**
+ * Kysely prepares every statement again on every query; preparing costs as
+ * much as running a small one. SQLite statements are reusable (and re-prepared
+ * by SQLite itself when the schema changes), so keep them, bounded, by SQL text.
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteHandle {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    get inTransaction() {
+      return sqlite.inTransaction;
+    },
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (!statement) {
+        statement = sqlite.prepare(sql);
+        if (cache.size >= LIMITS.sqliteStatementCacheMax) {
+          const oldest = cache.keys().next().value;
+          if (oldest !== undefined) cache.delete(oldest);
+        }
+        cache.set(sql, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 export async function migrate(handle: DatabaseHandle): Promise<void> {
   const migrations: Record<string, Migration> = {
     '0001_core': coreMigration(handle.dialect),
+    '0002_routing': routingMigration(),
+    '0003_webhooks': webhooksMigration(handle.dialect),
+    '0004_ledger': ledgerMigration(handle.dialect),
+    '0005_notifications': notificationsMigration(handle.dialect),
   };
   const migrator = new Migrator({
     db: handle.db,

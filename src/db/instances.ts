@@ -34,6 +34,9 @@ export async function createInstanceRegistry(
     return { instanceId, isAlive: async (id) => id === instanceId, close: async () => {} };
   }
   const client = new pg.Client({ connectionString: databaseUrl });
+  // A dropped connection must not crash the process: isAlive then fails and
+  // recovery retries on its next pass.
+  client.on('error', () => {});
   await client.connect();
   const [k1, k2] = lockKeys(instanceId);
   // try: another engine of this same process may hold it already, which is the same answer.

@@ -106,6 +106,8 @@ export interface PaymentIntentsTable {
   return_url: string | null;
   version: number;
   created: number;
+  /** JSON: the secondary method offered when no card processor could take the payment. */
+  secondary_method: string | null;
 }
 
 export interface ChargesTable {
@@ -140,7 +142,8 @@ export interface PaymentAttemptsTable {
   account_id: string;
   livemode: Bool;
   payment_intent_id: string;
-  operation: 'authorize' | 'capture' | 'void' | 'refund' | 'authenticate';
+  /** `reverse` voids or refunds an extra charge found when an unknown outcome is resolved. */
+  operation: 'authorize' | 'capture' | 'void' | 'refund' | 'authenticate' | 'reverse';
   connector: string;
   connector_reference: string | null;
   status: 'pending' | 'succeeded' | 'requires_action' | 'declined' | 'failed_retryable' | 'unknown';
@@ -156,6 +159,12 @@ export interface PaymentAttemptsTable {
   instance_id: string | null;
   created_ms: number;
   completed_ms: number | null;
+  /** When the attempt's outcome first became unknown. */
+  unknown_at_ms: number | null;
+  /** How an unknown outcome was resolved, in words (kept, not charged, extra charge reversed by pa_...). */
+  resolution: string | null;
+  /** For `reverse` attempts: the authorize attempt whose extra charge this undoes. */
+  reverses_attempt_id: string | null;
 }
 
 export interface RefundsTable {
@@ -187,6 +196,83 @@ export interface EventsTable {
   created: number;
 }
 
+export interface ConnectorAccountsTable {
+  id: string;
+  account_id: string;
+  livemode: Bool;
+  type: string;
+  name: string;
+  status: 'active' | 'disabled';
+  base_url: string | null;
+  /** Envelope-encrypted JSON of the credential fields. */
+  credentials_enc: string;
+  /** JSON: each credential field with all but its last 4 characters masked. */
+  credentials_hint: string;
+  /** JSON array of lowercase ISO 4217 codes, or null for every currency. */
+  currencies: string | null;
+  /** JSON array: card, sepa_debit, us_bank_account. */
+  payment_method_types: string;
+  /** Percentage fee in parts per million of the amount (2.9 % = 29000). */
+  fee_rate_ppm: number;
+  /** Fixed fee per payment, in the payment currency's minor unit. */
+  fee_fixed: number;
+  /** Timeout for one call to this processor. */
+  timeout_ms: number;
+  metadata: string;
+  deleted: Bool;
+  created: number;
+}
+
+export interface RoutingConfigsTable {
+  account_id: string;
+  livemode: Bool;
+  /** JSON of routing/types.ts RoutingConfig. */
+  config: string;
+  version: number;
+  updated: number;
+}
+
+export interface MaintenanceWindowsTable {
+  id: string;
+  account_id: string;
+  livemode: Bool;
+  connector_id: string;
+  /** Unix seconds. */
+  starts_at: number;
+  ends_at: number;
+  note: string | null;
+  status: 'scheduled' | 'canceled';
+  created: number;
+}
+
+export interface IncidentsTable {
+  id: string;
+  account_id: string;
+  livemode: Bool;
+  /** The connector the incident is about; null for an operator's incident about everything. */
+  connector_id: string | null;
+  source: 'automatic' | 'manual';
+  title: string;
+  /** degraded_performance | partial_outage | major_outage (statuspage.io's words). */
+  impact: string;
+  /** investigating | identified | monitoring | resolved */
+  status: string;
+  started_ms: number;
+  resolved_ms: number | null;
+  metadata: string;
+  created: number;
+}
+
+export interface IncidentUpdatesTable {
+  id: string;
+  incident_id: string;
+  /** opened | update | degraded | recovered | resolved */
+  kind: string;
+  status: string;
+  message: string;
+  created_ms: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -198,4 +284,180 @@ export interface Database {
   payment_attempts: PaymentAttemptsTable;
   refunds: RefundsTable;
   events: EventsTable;
+  connector_accounts: ConnectorAccountsTable;
+  routing_configs: RoutingConfigsTable;
+  maintenance_windows: MaintenanceWindowsTable;
+  incidents: IncidentsTable;
+  incident_updates: IncidentUpdatesTable;
+  jobs: JobsTable;
+  job_cursors: JobCursorsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  notification_settings: NotificationSettingsTable;
+  notifications: NotificationsTable;
+  ledger_accounts: LedgerAccountsTable;
+  ledger_transactions: LedgerTransactionsTable;
+  ledger_entries: LedgerEntriesTable;
+}
+
+// --- ledger (0004_ledger) ---
+
+/** One book account: per merchant account, mode, currency, purpose (and connector for receivables). */
+export interface LedgerAccountsTable {
+  id: string;
+  natural_key: string;
+  account_id: string;
+  livemode: Bool;
+  currency: string;
+  /** See src/ledger/accounts.ts LedgerPurpose. */
+  purpose: string;
+  connector_id: string | null;
+  /** Sum of the account's entries, debit positive, credit negative, in minor units. */
+  balance: number;
+  version: number;
+  created: number;
+}
+
+/** A group of entries summing to zero per currency; the charge/refund ones are Stripe balance transactions. */
+export interface LedgerTransactionsTable {
+  id: string;
+  account_id: string;
+  livemode: Bool;
+  /** charge | refund | funds_release (internal: pending → available). */
+  type: string;
+  /** The cause: ch_, re_, or the txn_ a release makes available. */
+  source: string;
+  reporting_category: string;
+  description: string | null;
+  amount: number;
+  fee: number;
+  net: number;
+  /** JSON array of Stripe fee_details. */
+  fee_details: string;
+  currency: string;
+  status: 'pending' | 'available';
+  available_on: number;
+  created: number;
+}
+
+/** Insert-only (a trigger refuses UPDATE and DELETE). */
+export interface LedgerEntriesTable {
+  id: string;
+  transaction_id: string;
+  ledger_account_id: string;
+  /** Debit positive, credit negative, minor units. */
+  amount: number;
+  currency: string;
+  created: number;
+}
+
+// --- notifications (0005_notifications) ---
+
+/** Receipts and operator alerts of one account in one mode; absent means the defaults. */
+export interface NotificationSettingsTable {
+  account_id: string;
+  livemode: Bool;
+  /** Display name of the From header; null: the account's business name. */
+  sender_name: string | null;
+  reply_to: string | null;
+  /** JSON arrays of addresses (emails) and E.164 numbers (SMS) that get operator alerts. */
+  operator_emails: string;
+  operator_phones: string;
+  receipts_enabled: Bool;
+  /** A failed-payment spike: this many payment_failed events within the window. */
+  failed_payments_threshold: number;
+  failed_payments_window_seconds: number;
+  updated: number;
+}
+
+/** One message to one recipient on one channel, and how sending it went. */
+export interface NotificationsTable {
+  id: string;
+  account_id: string;
+  livemode: Bool;
+  event_id: string;
+  kind: string;
+  channel: 'email' | 'sms';
+  /** The full address or number: needed to send; the API and logs show it masked. */
+  recipient: string;
+  /** `event:kind:channel:recipient`, unique: one event never notifies one recipient twice. */
+  dedupe_key: string;
+  /** JSON: the template's variables (amounts, ids, titles), never a rendered body. */
+  data: string;
+  status: 'queued' | 'sent' | 'failed' | 'skipped';
+  attempts: number;
+  error: string | null;
+  /** SMTP message id or SMS provider sid. */
+  provider_id: string | null;
+  created: number;
+  created_ms: number;
+  sent_ms: number | null;
+}
+
+// --- jobs and webhooks (0003_webhooks) ---
+
+/** A durable job: `queued` until done; a lease (`locked_by`, `locked_until_ms`) marks who runs it. */
+export interface JobsTable {
+  id: string;
+  kind: string;
+  /** What the job is about, for lookups (a webhook delivery: the event id). */
+  ref: string | null;
+  payload: string;
+  status: 'queued' | 'done' | 'dead' | 'canceled';
+  attempts: number;
+  run_at_ms: number;
+  locked_by: string | null;
+  locked_until_ms: number | null;
+  last_error: string | null;
+  created_ms: number;
+  updated_ms: number;
+}
+
+/** A named durable position in a stream (the webhook fan-out's position in `events.seq`). */
+export interface JobCursorsTable {
+  name: string;
+  position: number;
+  updated_ms: number;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  account_id: string;
+  livemode: Bool;
+  url: string;
+  description: string | null;
+  /** JSON array of event types, or ["*"]. */
+  enabled_events: string;
+  metadata: string;
+  status: 'enabled' | 'disabled';
+  /** Envelope-encrypted signing secret (AAD bound to the endpoint id). */
+  secret_enc: string;
+  /** The secret before the last roll, still signing until it expires. */
+  previous_secret_enc: string | null;
+  previous_secret_expires_ms: number | null;
+  /** Start of the current run of failed deliveries; null while healthy. */
+  failing_since_ms: number | null;
+  /** Why it is disabled: 'failing' (automatic) or 'manual'. */
+  disabled_reason: string | null;
+  deleted: Bool;
+  created: number;
+}
+
+/** One delivery attempt of one event to one endpoint. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  account_id: string;
+  livemode: Bool;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  job_id: string;
+  attempt: number;
+  status: 'succeeded' | 'failed';
+  response_status: number | null;
+  /** The response body, truncated. */
+  response_body: string | null;
+  error: string | null;
+  duration_ms: number;
+  created: number;
 }

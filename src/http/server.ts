@@ -11,6 +11,7 @@ import { ApiError } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
 import { LIMITS } from '../lib/limits.ts';
 import type { Logger } from '../lib/logger.ts';
+import { registerShedding, type SheddingOptions } from './shedding.ts';
 
 // The HTTP server: Stripe's wire conventions (form bodies with bracket
 // notation, JSON too, Bearer or Basic keys, Stripe's error bodies) with every
@@ -56,16 +57,40 @@ function queryError(query: unknown): unknown {
     : undefined;
 }
 
+function jsonDepthExceeds(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth >= LIMITS.jsonDepthMax) return true;
+  return Object.values(value).some((item) => jsonDepthExceeds(item, depth + 1));
+}
+
 function parseJson(text: string): unknown {
   if (text.trim() === '') return {};
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new ApiError(
       'invalid_request_body',
       'Invalid JSON body: the request body could not be parsed.',
     );
   }
+  if (jsonDepthExceeds(value, 0)) {
+    throw new ApiError(
+      'invalid_request_body',
+      `Invalid JSON body: nested deeper than ${LIMITS.jsonDepthMax} levels.`,
+    );
+  }
+  return value;
+}
+
+/** True when a string anywhere in `value` holds U+0000; depth-bounded like the parsers. */
+function hasNulChar(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (typeof value !== 'object' || value === null || depth > 64) return false;
+  for (const [key, item] of Object.entries(value)) {
+    if (key.includes('\u0000') || hasNulChar(item, depth + 1)) return true;
+  }
+  return false;
 }
 
 function bearerKey(request: FastifyRequest): string | undefined {
@@ -81,7 +106,11 @@ function bearerKey(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
-export function buildServer(deps: { logger: Logger; accounts: AccountsService }): FastifyInstance {
+export function buildServer(deps: {
+  logger: Logger;
+  accounts: AccountsService;
+  shedding?: SheddingOptions;
+}): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: LIMITS.bodyBytesMax,
@@ -105,6 +134,27 @@ export function buildServer(deps: { logger: Logger; accounts: AccountsService })
     },
     genReqId: () => newId('req'),
     requestIdHeader: false,
+    // Requests Node's HTTP parser refuses (headers over 16 KiB, malformed
+    // request lines) never reach Fastify's routing: answer them in Stripe's
+    // error shape too, then close the connection.
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const tooLarge = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
+      const e = tooLarge
+        ? new ApiError(
+            'request_header_fields_too_large',
+            'The request line and headers together are too large (at most 16 KiB).',
+          )
+        : new ApiError('invalid_request_body', 'The request could not be parsed as HTTP.');
+      const body = JSON.stringify(e.toBody());
+      const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
+      socket.end(
+        `HTTP/1.1 ${e.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
   });
 
   app.removeAllContentTypeParsers();
@@ -137,6 +187,9 @@ export function buildServer(deps: { logger: Logger; accounts: AccountsService })
     );
   });
 
+  // First hook: an overloaded process answers before it authenticates anything.
+  registerShedding(app, deps.shedding ?? { maxInflight: LIMITS.inflightDefault });
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('request-id', request.id);
     const rule = request.routeOptions.config?.auth;
@@ -166,6 +219,20 @@ export function buildServer(deps: { logger: Logger; accounts: AccountsService })
   app.addHook('preValidation', async (request) => {
     const error = queryError(request.query);
     if (error) throw error;
+    // PostgreSQL text cannot hold U+0000: refused here on both databases
+    // rather than failing as a 500 deep in a query.
+    for (const [where, value] of [
+      ['URL', request.params],
+      ['query string', request.query],
+      ['body', request.body],
+    ] as const) {
+      if (hasNulChar(value, 0)) {
+        throw new ApiError(
+          'invalid_request_body',
+          `The ${where} contains a NUL (\\u0000) character.`,
+        );
+      }
+    }
   });
 
   app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {

@@ -24,6 +24,8 @@ export const ERROR_CATALOGUE = {
   parameter_invalid_string_empty: { status: 400, type: 'invalid_request_error' },
   parameter_unknown: { status: 400, type: 'invalid_request_error' },
   parameter_invalid: { status: 400, type: 'invalid_request_error' },
+  request_header_fields_too_large: { status: 431, type: 'invalid_request_error' },
+  connector_notice_invalid: { status: 400, type: 'invalid_request_error' },
   parameters_exclusive: { status: 400, type: 'invalid_request_error' },
   invalid_request_body: { status: 400, type: 'invalid_request_error' },
   amount_too_small: { status: 400, type: 'invalid_request_error' },
@@ -75,9 +77,17 @@ export const ERROR_CATALOGUE = {
   lock_timeout: { status: 429, type: 'rate_limit_error' },
   api_error: { status: 500, type: 'api_error' },
   service_unavailable: { status: 503, type: 'api_error' },
+  overloaded: { status: 503, type: 'api_error' },
   // Payments (appended).
   payment_intent_incompatible_payment_method: { status: 400, type: 'invalid_request_error' },
   payment_intent_action_required: { status: 402, type: 'card_error' },
+  // Routing admin (appended).
+  connector_limit_reached: { status: 400, type: 'invalid_request_error' },
+  maintenance_window_unexpected_state: { status: 400, type: 'invalid_request_error' },
+  routing_config_version_mismatch: { status: 409, type: 'invalid_request_error' },
+  // Incidents (appended).
+  incident_already_resolved: { status: 400, type: 'invalid_request_error' },
+  incident_updates_limit: { status: 400, type: 'invalid_request_error' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

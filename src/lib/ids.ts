@@ -25,7 +25,18 @@ export type IdPrefix =
   | 'evt'
   | 'req'
   | 'seti'
-  | 'inst';
+  | 'inst'
+  | 'conn'
+  | 'mw'
+  | 'inc'
+  | 'iu'
+  | 'we'
+  | 'whd'
+  | 'job'
+  | 'ntf'
+  | 'txn'
+  | 'la'
+  | 'le';
 
 export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
   if (nowMs > lastMs) {

@@ -1,28 +1,55 @@
+import { connectorDefinitions } from '../connectors/index.ts';
 import { createSandboxConnector } from '../connectors/sandbox/connector.ts';
+import { registerLedgerRoutes } from '../ledger/routes.ts';
+import { createLedgerService } from '../ledger/service.ts';
 import { LIMITS } from '../lib/limits.ts';
+import type { Metrics } from '../metrics.ts';
 import type { ModuleDeps } from '../modules.ts';
 import { registerRefundRoutes } from '../refunds/routes.ts';
 import { createRefundsService } from '../refunds/service.ts';
+import type { RoutingAdmin } from '../routing/admin.ts';
+import type { HealthMonitor } from '../routing/types.ts';
 import type { VaultService } from '../vault/types.ts';
 import { createConnectorRegistry } from './connectors.ts';
 import { createRecovery } from './recovery.ts';
 import { registerPaymentIntentRoutes } from './routes.ts';
 import { createPaymentsService } from './service.ts';
 import { createSettlement } from './settle.ts';
+import { registerConnectorWebhookRoute } from './webhook-route.ts';
 
 // The payments module: payment intents, attempts, charges, refunds and the
 // sandbox connector. It registers its routes and exposes recovery, which the
 // engine runs at start and which then repeats every LIMITS.recoveryIntervalMs
 // for attempts whose answer was lost (unknown) or whose process died.
-export function createPaymentsModule(deps: ModuleDeps & { vault: VaultService }) {
+export function createPaymentsModule(
+  deps: ModuleDeps & {
+    vault: VaultService;
+    routing: RoutingAdmin;
+    health: HealthMonitor;
+    metrics: Metrics;
+  },
+) {
   const { db, clock, events, vault, config, logger } = deps;
   const publicBase = config.publicUrl ?? `http://${config.host}:${config.port}`;
-  const sandbox = createSandboxConnector({
+  const sandboxOptions = {
     latencyMs: config.sandboxLatencyMs,
-    challengeUrl: (reference) => `${publicBase.replace(/\/$/, '')}/test_helpers/3ds/${reference}`,
+    challengeUrl: (reference: string) =>
+      `${publicBase.replace(/\/$/, '')}/test_helpers/3ds/${reference}`,
+  };
+  const connectors = createConnectorRegistry({
+    clock,
+    sandbox: createSandboxConnector(sandboxOptions),
+    definitions: connectorDefinitions(sandboxOptions),
+    routing: deps.routing,
+    health: deps.health,
+    metrics: deps.metrics,
   });
-  const connectors = createConnectorRegistry(sandbox);
-  const settlement = createSettlement({ clock, events, vault });
+  const ledger = createLedgerService({
+    db,
+    clock,
+    availableAfterSeconds: config.fundsAvailableAfterSeconds,
+  });
+  const settlement = createSettlement({ clock, events, vault, ledger });
   const payments = createPaymentsService({
     db,
     clock,
@@ -32,9 +59,10 @@ export function createPaymentsModule(deps: ModuleDeps & { vault: VaultService })
     connectors,
     settlement,
   });
-  const refunds = createRefundsService({ db, clock, events, connectors });
+  const refunds = createRefundsService({ db, clock, events, connectors, ledger });
   registerPaymentIntentRoutes(deps.app, { ...deps.routeDeps, payments });
   registerRefundRoutes(deps.app, { ...deps.routeDeps, refunds });
+  registerLedgerRoutes(deps.app, { ...deps.routeDeps, ledger });
   const recovery = createRecovery({
     db,
     clock,
@@ -46,6 +74,8 @@ export function createPaymentsModule(deps: ModuleDeps & { vault: VaultService })
     idempotency: deps.idempotency,
     instances: deps.instances,
   });
+
+  registerConnectorWebhookRoute(deps.app, { connectors, recovery, logger });
 
   let timer: NodeJS.Timeout | undefined;
   let pass: Promise<unknown> = Promise.resolve();
@@ -59,6 +89,8 @@ export function createPaymentsModule(deps: ModuleDeps & { vault: VaultService })
   return {
     payments,
     refunds,
+    connectors,
+    ledger,
     recover: async () => {
       await runPass();
       if (!timer) {

@@ -7,7 +7,6 @@ import { unixSeconds } from '../lib/clock.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import { LIMITS } from '../lib/limits.ts';
 import type { ChargeInstrument } from '../vault/types.ts';
-import { callOut } from './connectors.ts';
 import type { IntentResult } from './result.ts';
 import type {
   ChargeListInput,
@@ -20,7 +19,7 @@ import { serializeCharge, serializeIntent } from './serialize.ts';
 import type { BeginSpec, Begun, PaymentsServiceDeps } from './service.ts';
 import { requireCurrency } from './service.ts';
 import type { Settlement } from './settle.ts';
-import { findCharge, requireIntent, saveIntent, transition } from './store.ts';
+import { findCharge, requireIntent, saveIntent, transition, unexpectedState } from './store.ts';
 
 // The operations on an existing payment intent besides confirm: update,
 // capture, cancel, the 3-D Secure test helper, and the reads.
@@ -128,7 +127,6 @@ export function createIntentOperations(deps: PaymentsServiceDeps, core: Core) {
         : undefined;
       if (!charge) throw new Error(`intent ${id} in requires_capture has no charge`);
       const metadata = toJson(mergeMetadata(JSON.parse(before.metadata), input.metadata));
-      const connector = connectors.byName(charge.connector);
       const started = await core.begin(tx, ctx, {
         before,
         changes: { metadata },
@@ -136,19 +134,12 @@ export function createIntentOperations(deps: PaymentsServiceDeps, core: Core) {
         verb: 'capture',
         operation: 'capture',
         amountMinor: amount,
-        connector,
+        connectorId: charge.connector,
+        routingReason: 'same_connector_as_authorization',
       });
       return { ...started, authorizationReference: charge.connector_reference ?? '' };
     });
-    const request = {
-      reference: begun.attempt.id,
-      authorizationReference: begun.authorizationReference,
-      amountMinor: begun.attempt.amount,
-      currency: begun.attempt.currency,
-    };
-    const { outcome, latencyMs } = await callOut(clock, (signal) =>
-      begun.connector.capture(request, signal),
-    );
+    const { outcome, latencyMs } = await callModification(begun, 'capture');
     return db.transaction().execute(async (tx) => {
       const expandCharge = input.expand?.includes('latest_charge') ?? false;
       const result = await settlement.capture(tx, ctx, {
@@ -160,6 +151,25 @@ export function createIntentOperations(deps: PaymentsServiceDeps, core: Core) {
       await ctx.complete(tx, result);
       return result;
     });
+  }
+
+  /** Calls capture or void on the connector that holds the authorization. */
+  async function callModification(
+    begun: Begun & { authorizationReference: string },
+    operation: 'capture' | 'void',
+  ) {
+    const request = {
+      reference: begun.attempt.id,
+      authorizationReference: begun.authorizationReference,
+      amountMinor: begun.attempt.amount,
+      currency: begun.attempt.currency,
+    };
+    const resolved = await connectors.resolve(begun.attempt.connector);
+    return connectors.call(resolved, null, (connector, signal) =>
+      operation === 'capture'
+        ? connector.capture(request, signal)
+        : connector.void(request, signal),
+    );
   }
 
   async function cancel(
@@ -188,19 +198,10 @@ export function createIntentOperations(deps: PaymentsServiceDeps, core: Core) {
       return { kind: 'done', result } as const;
     });
     if (step.kind === 'done') return step.result;
-    const begun = step.begun;
-    const request = {
-      reference: begun.attempt.id,
-      authorizationReference: begun.authorizationReference,
-      amountMinor: begun.attempt.amount,
-      currency: begun.attempt.currency,
-    };
-    const { outcome, latencyMs } = await callOut(clock, (signal) =>
-      begun.connector.void(request, signal),
-    );
+    const { outcome, latencyMs } = await callModification(step.begun, 'void');
     return db.transaction().execute(async (tx) => {
       const result = await settlement.voided(tx, ctx, {
-        attempt: begun.attempt,
+        attempt: step.begun.attempt,
         outcome,
         latencyMs,
       });
@@ -226,7 +227,8 @@ export function createIntentOperations(deps: PaymentsServiceDeps, core: Core) {
       verb: 'cancel',
       operation: 'void',
       amountMinor: before.amount_capturable,
-      connector: connectors.byName(charge.connector),
+      connectorId: charge.connector,
+      routingReason: 'same_connector_as_authorization',
     });
     return { ...started, authorizationReference: charge.connector_reference ?? '' };
   }
@@ -250,6 +252,19 @@ export function createIntentOperations(deps: PaymentsServiceDeps, core: Core) {
       const pm = await core.paymentMethodFor(tx, ctx, before, {});
       if (!pm) throw new Error(`intent ${id} in requires_action has no payment method`);
       const instrument = vault.instrument(pm);
+      const challenged = await tx
+        .selectFrom('payment_attempts')
+        .select('connector')
+        .where('payment_intent_id', '=', id)
+        .where('status', '=', 'requires_action')
+        .orderBy('id', 'desc')
+        .executeTakeFirst();
+      if (!challenged) {
+        throw unexpectedState(
+          before,
+          'This PaymentIntent is not waiting for 3-D Secure authentication.',
+        );
+      }
       const begun = await core.begin(tx, ctx, {
         before,
         changes: { next_action: null },
@@ -257,6 +272,8 @@ export function createIntentOperations(deps: PaymentsServiceDeps, core: Core) {
         verb: 'authenticate',
         operation: 'authenticate',
         amountMinor: before.amount,
+        connectorId: challenged.connector,
+        routingReason: 'same_connector_as_authentication_challenge',
       });
       return { begun, pm, instrument };
     });

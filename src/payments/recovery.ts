@@ -1,11 +1,13 @@
 import type { RetrieveOutcome, RetrieveRequest } from '../connectors/types.ts';
 import { internalContext, type Scope } from '../db/context.ts';
-import type { Db } from '../db/database.ts';
+import type { Db, Tx } from '../db/database.ts';
 import type { InstanceRegistry } from '../db/instances.ts';
+import { PROCESS_INSTANCE_ID } from '../db/instances.ts';
 import type { PaymentAttemptsTable } from '../db/schema.ts';
 import type { IdempotencyStore, StoredResponse } from '../http/idempotency.ts';
 import { assert } from '../lib/assert.ts';
 import type { Clock } from '../lib/clock.ts';
+import { newId } from '../lib/ids.ts';
 import { LIMITS } from '../lib/limits.ts';
 import type { Logger } from '../lib/logger.ts';
 import { serializeRefund } from '../refunds/serialize.ts';
@@ -16,7 +18,13 @@ import { failureOf, respondIntent } from './result.ts';
 import { serializeIntent } from './serialize.ts';
 import { authorizeRequest } from './service.ts';
 import type { Settlement } from './settle.ts';
-import { AttemptAlreadySettled, findCharge, requireIntent } from './store.ts';
+import {
+  AttemptAlreadySettled,
+  findCharge,
+  insertAttempt,
+  requireIntent,
+  settleAttempt,
+} from './store.ts';
 
 // Recovery: finishes work that a process left between "persist" and
 // "reconcile". For each attempt still pending (its process died) or unknown
@@ -35,6 +43,47 @@ export interface RecoveryDeps {
   refunds: RefundsService;
   idempotency: IdempotencyStore;
   instances: InstanceRegistry;
+}
+
+function describeNotCharged(outcome: RetrieveOutcome): string {
+  if (outcome.status === 'not_found')
+    return 'not charged: the processor never received the request';
+  if (outcome.status === 'requires_action')
+    return 'not charged: authentication was never completed';
+  if (outcome.status === 'declined')
+    return `not charged: declined (${outcome.declineCode ?? outcome.code})`;
+  return `not charged: ${outcome.status}`;
+}
+
+async function setResolution(tx: Tx, attemptId: string, resolution: string): Promise<void> {
+  await tx
+    .updateTable('payment_attempts')
+    .set({ resolution })
+    .where('id', '=', attemptId)
+    .execute();
+}
+
+/** The attempt that undoes an extra charge found on `settled` (same connector, same amount). */
+function reverseAttempt(settled: PaymentAttemptsTable, nowMs: number): PaymentAttemptsTable {
+  return {
+    ...settled,
+    id: newId('pa', nowMs),
+    operation: 'reverse',
+    connector_reference: null,
+    status: 'pending',
+    error_code: null,
+    decline_code: null,
+    error_message: null,
+    routing_reason: `reverses the extra charge of ${settled.id}`,
+    latency_ms: null,
+    refund_id: null,
+    instance_id: PROCESS_INSTANCE_ID,
+    created_ms: nowMs,
+    completed_ms: null,
+    unknown_at_ms: null,
+    resolution: null,
+    reverses_attempt_id: settled.id,
+  };
 }
 
 const scopeOf = (a: PaymentAttemptsTable): Scope => ({
@@ -88,9 +137,7 @@ export function createRecovery(deps: RecoveryDeps) {
     const ctx = internalContext(scope);
     const input = { attempt: a, outcome, latencyMs: null };
     if (a.operation === 'authorize' || a.operation === 'authenticate') {
-      const intent = await requireIntent(db, scope, a.payment_intent_id);
-      const pm = await vault.retrieve(scope, intent.payment_method_id ?? '');
-      await db.transaction().execute((tx) => settlement.authorize(tx, ctx, pm, input));
+      await settleAuthorize(a, outcome);
     } else if (a.operation === 'capture') {
       await db.transaction().execute((tx) => settlement.capture(tx, ctx, input));
     } else if (a.operation === 'void') {
@@ -100,12 +147,103 @@ export function createRecovery(deps: RecoveryDeps) {
     }
   }
 
+  /**
+   * An authorize attempt whose answer was lost. If the intent still waits on
+   * it, its answer decides the intent, as on the request path. If the intent
+   * moved on (another processor took the payment after a failover, or the
+   * payment failed), a charge found here is an extra charge: it is reversed.
+   */
+  async function settleAuthorize(a: PaymentAttemptsTable, outcome: RetrieveOutcome) {
+    const scope = scopeOf(a);
+    const intent = await requireIntent(db, scope, a.payment_intent_id);
+    const charged = outcome.status === 'succeeded';
+    if (intent.status === 'processing' && !(await hasSucceededAuthorize(intent.id))) {
+      const pm = await vault.retrieve(scope, intent.payment_method_id ?? '');
+      const secondary = (await connectors.config(scope)).secondary_method;
+      await db.transaction().execute(async (tx) => {
+        const input = { attempt: a, outcome, latencyMs: null, secondary };
+        await settlement.authorize(tx, internalContext(scope), pm, input);
+        const resolution = charged ? 'charged; kept as the payment' : describeNotCharged(outcome);
+        await setResolution(tx, a.id, resolution);
+      });
+      return;
+    }
+    const reverse = await db.transaction().execute(async (tx) => {
+      const settled = await settleAttempt(tx, a, outcome, {
+        latencyMs: null,
+        nowMs: clock.nowMs(),
+      });
+      if (!charged) {
+        await setResolution(tx, a.id, describeNotCharged(outcome));
+        return null;
+      }
+      const row = reverseAttempt(settled, clock.nowMs());
+      await insertAttempt(tx, row);
+      await setResolution(tx, a.id, `charged; extra charge reversed by ${row.id}`);
+      return row;
+    });
+    if (reverse) await executeReverse(reverse);
+  }
+
+  async function hasSucceededAuthorize(intentId: string): Promise<boolean> {
+    const row = await db
+      .selectFrom('payment_attempts')
+      .select('id')
+      .where('payment_intent_id', '=', intentId)
+      .where('operation', 'in', ['authorize', 'authenticate'])
+      .where('status', '=', 'succeeded')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Voids (authorization only) or refunds (captured) an extra charge; idempotent by the reverse attempt's id. */
+  async function executeReverse(r: PaymentAttemptsTable): Promise<boolean> {
+    assert(r.reverses_attempt_id !== null, `${r.id} names the attempt it reverses`);
+    const scope = scopeOf(r);
+    const reversed = await db
+      .selectFrom('payment_attempts')
+      .selectAll()
+      .where('id', '=', r.reverses_attempt_id)
+      .executeTakeFirstOrThrow();
+    // A reversal undoes exactly the extra charge: same connector, amount and currency.
+    assert(
+      reversed.status === 'succeeded' &&
+        reversed.connector === r.connector &&
+        reversed.amount === r.amount &&
+        reversed.currency === r.currency,
+      `${r.id} reverses exactly the charge of ${reversed.id}`,
+    );
+    const intent = await requireIntent(db, scope, r.payment_intent_id);
+    const reference = reversed.connector_reference ?? '';
+    const resolved = await connectors.resolve(r.connector);
+    const base = { reference: r.id, amountMinor: r.amount, currency: r.currency };
+    let { outcome } = await connectors.call(resolved, null, (connector, signal) =>
+      intent.capture_method === 'manual'
+        ? connector.void({ ...base, authorizationReference: reference }, signal)
+        : connector.refund({ ...base, paymentReference: reference }, signal),
+    );
+    // A reversal is retried until it succeeds or is refused: never given up as "failed".
+    if (outcome.status === 'failed_retryable')
+      outcome = { status: 'unknown', reason: outcome.message };
+    if (outcome.status === 'declined')
+      logger.error(
+        { attempt: r.id, code: outcome.code },
+        'recovery: extra charge reversal refused',
+      );
+    const final = outcome;
+    await db.transaction().execute(async (tx) => {
+      await settleAttempt(tx, r, final, { latencyMs: null, nowMs: clock.nowMs() });
+    });
+    return final.status !== 'unknown';
+  }
+
   async function recoverAttempt(a: PaymentAttemptsTable): Promise<boolean> {
-    const connector = connectors.byName(a.connector);
+    if (a.operation === 'reverse') return executeReverse(a);
+    const { connector, timeoutMs } = await connectors.resolve(a.connector);
     const request = await originalRequest(a);
     let outcome: RetrieveOutcome;
     try {
-      outcome = await connector.retrieve(request, AbortSignal.timeout(LIMITS.connectorTimeoutMs));
+      outcome = await connector.retrieve(request, AbortSignal.timeout(timeoutMs));
     } catch (error) {
       logger.warn({ attempt: a.id, err: error }, 'recovery: retrieve failed; will retry');
       return false;
@@ -130,7 +268,10 @@ export function createRecovery(deps: RecoveryDeps) {
       .orderBy('id', 'desc')
       .limit(1)
       .executeTakeFirst();
-    const failure = attempt ? failureOf(attempt, intent.latest_charge) : null;
+    // Only a payment that ended failed answers with its last failure: after a
+    // failover, an earlier failed try of a payment that succeeded is not the answer.
+    const failed = intent.status === 'requires_payment_method';
+    const failure = attempt && failed ? failureOf(attempt, intent.latest_charge) : null;
     return respondIntent({ intent: serializeIntent(intent), failure });
   }
 
@@ -171,6 +312,34 @@ export function createRecovery(deps: RecoveryDeps) {
     return a.created_ms < clock.nowMs() - LIMITS.pendingAttemptStaleMs;
   }
 
+  /**
+   * A processor's webhook told us the outcome of one of our requests. Only an
+   * attempt whose outcome is unknown takes it: a pending attempt belongs to a
+   * request still in flight, which settles it itself.
+   */
+  async function settleNotice(
+    connectorId: string,
+    reference: string,
+    outcome: RetrieveOutcome,
+  ): Promise<'settled' | 'ignored'> {
+    const attempt = await db
+      .selectFrom('payment_attempts')
+      .selectAll()
+      .where('id', '=', reference)
+      .where('connector', '=', connectorId)
+      .executeTakeFirst();
+    if (!attempt || attempt.status !== 'unknown' || attempt.operation === 'reverse')
+      return 'ignored';
+    try {
+      await settle(attempt, outcome);
+    } catch (error) {
+      if (error instanceof AttemptAlreadySettled) return 'ignored';
+      throw error;
+    }
+    await finishKeys();
+    return 'settled';
+  }
+
   /** One recovery pass: unknown attempts, and pending attempts whose process died. */
   async function run(): Promise<{ settled: number; keys: number }> {
     const candidates = await db
@@ -199,7 +368,7 @@ export function createRecovery(deps: RecoveryDeps) {
     return { settled, keys };
   }
 
-  return { run };
+  return { run, settleNotice };
 }
 
 export type Recovery = ReturnType<typeof createRecovery>;

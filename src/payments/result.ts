@@ -27,7 +27,11 @@ export function failureOf(
 ): AttemptFailure | null {
   if (attempt.status !== 'declined' && attempt.status !== 'failed_retryable') return null;
   return {
-    code: attempt.error_code ?? 'card_declined',
+    // A processor-side failure reaches the client as Stripe's processing_error.
+    code:
+      attempt.status === 'failed_retryable'
+        ? 'processing_error'
+        : (attempt.error_code ?? 'card_declined'),
     declineCode: attempt.decline_code,
     message: attempt.error_message ?? 'Your card was declined.',
     chargeId,

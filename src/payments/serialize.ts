@@ -114,6 +114,10 @@ export function serializeAttempt(row: PaymentAttemptsTable) {
     refund: row.refund_id,
     routing_reason: row.routing_reason,
     latency_ms: row.latency_ms,
+    /** When the outcome became unknown, and how that was resolved. */
+    unknown_at: row.unknown_at_ms === null ? null : Math.floor(row.unknown_at_ms / 1000),
+    resolution: row.resolution,
+    reverses_attempt: row.reverses_attempt_id,
     created: Math.floor(row.created_ms / 1000),
     livemode: row.livemode === 1,
   };

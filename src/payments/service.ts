@@ -1,4 +1,5 @@
-import type { AuthorizeRequest, Connector } from '../connectors/types.ts';
+import { failoverDecision, outcomeCode } from '../connectors/decisions.ts';
+import type { AuthorizeRequest } from '../connectors/types.ts';
 import type { CustomersService } from '../customers/service.ts';
 import { livemodeFlag, type OpContext, type Scope } from '../db/context.ts';
 import { type Db, type Tx, toJson } from '../db/database.ts';
@@ -10,24 +11,27 @@ import type {
 } from '../db/schema.ts';
 import type { EventsService } from '../events/service.ts';
 import { mergeMetadata } from '../http/validation.ts';
+import { assert } from '../lib/assert.ts';
 import { type Clock, unixSeconds } from '../lib/clock.ts';
 import { ApiError } from '../lib/errors.ts';
 import { newId, randomBase36 } from '../lib/ids.ts';
 import { LIMITS } from '../lib/limits.ts';
 import { checkAmount, findCurrency } from '../lib/money.ts';
+import type { PaymentFacts } from '../routing/types.ts';
 import type { ChargeInstrument, VaultService } from '../vault/types.ts';
-import { type ConnectorRegistry, callOut } from './connectors.ts';
+import type { ConnectorRegistry, RoutePlan, RoutingSnapshot } from './connectors.ts';
 import { createIntentOperations } from './operations.ts';
 import type { IntentResult } from './result.ts';
 import type { IntentConfirmInput, IntentCreateInput } from './schemas.ts';
 import { serializeIntent } from './serialize.ts';
-import type { Settlement } from './settle.ts';
+import type { SettleInput, Settlement } from './settle.ts';
 import type { IntentAction } from './state-machine.ts';
 import {
   countAttempts,
   insertAttempt,
   requireIntent,
   saveIntent,
+  settleAttempt,
   transition,
   unexpectedState,
 } from './store.ts';
@@ -52,7 +56,6 @@ export interface PaymentsServiceDeps {
 export interface Begun {
   intent: PaymentIntentsTable;
   attempt: PaymentAttemptsTable;
-  connector: Connector;
 }
 
 export interface BeginSpec {
@@ -62,8 +65,23 @@ export interface BeginSpec {
   verb: string;
   operation: PaymentAttemptsTable['operation'];
   amountMinor: number;
-  connector?: Connector;
+  /** The connector account (or `sandbox`) the attempt goes to, and why. */
+  connectorId: string;
+  routingReason: string;
 }
+
+/** A confirmation under way: its plan of candidates and how far through it we are. */
+interface Confirmation {
+  begun: Begun;
+  pm: PaymentMethodsTable;
+  instrument: ChargeInstrument;
+  plan: RoutePlan;
+  index: number;
+}
+
+type ConfirmStep =
+  | { kind: 'done'; result: IntentResult }
+  | { kind: 'started'; confirmation: Confirmation };
 
 const expandsCharge = (expand: string[] | undefined) => expand?.includes('latest_charge') ?? false;
 
@@ -75,6 +93,7 @@ export function authorizeRequest(
 ): AuthorizeRequest {
   return {
     reference: attempt.id,
+    paymentIntentId: intent.id,
     amountMinor: attempt.amount,
     currency: attempt.currency,
     capture: intent.capture_method !== 'manual',
@@ -111,58 +130,147 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
         `This PaymentIntent reached ${LIMITS.attemptsPerIntentMax} attempts.`,
       );
     }
-    const choice = spec.connector
-      ? { connector: spec.connector, routingReason: 'same_connector_as_authorization' }
-      : connectors.choose(ctx.scope);
-    const attempt: PaymentAttemptsTable = {
+    const attempt = newAttempt(before, spec);
+    const intent = await saveIntent(tx, before, { ...before, ...spec.changes, status });
+    await insertAttempt(tx, attempt);
+    await ctx.checkpoint(tx, before.id);
+    return { intent, attempt };
+  }
+
+  function newAttempt(
+    intent: PaymentIntentsTable,
+    spec: Pick<BeginSpec, 'operation' | 'amountMinor' | 'connectorId' | 'routingReason'>,
+  ): PaymentAttemptsTable {
+    return {
       id: newId('pa', clock.nowMs()),
-      account_id: before.account_id,
-      livemode: before.livemode,
-      payment_intent_id: before.id,
+      account_id: intent.account_id,
+      livemode: intent.livemode,
+      payment_intent_id: intent.id,
       operation: spec.operation,
-      connector: choice.connector.name,
+      connector: spec.connectorId,
       connector_reference: null,
       status: 'pending',
       amount: spec.amountMinor,
-      currency: before.currency,
+      currency: intent.currency,
       error_code: null,
       decline_code: null,
       error_message: null,
-      routing_reason: choice.routingReason,
+      routing_reason: spec.routingReason.slice(0, 1000),
       latency_ms: null,
       refund_id: null,
       instance_id: PROCESS_INSTANCE_ID,
       created_ms: clock.nowMs(),
       completed_ms: null,
+      unknown_at_ms: null,
+      resolution: null,
+      reverses_attempt_id: null,
     };
-    const intent = await saveIntent(tx, before, { ...before, ...spec.changes, status });
-    await insertAttempt(tx, attempt);
-    await ctx.checkpoint(tx, before.id);
-    return { intent, attempt, connector: choice.connector };
   }
 
-  async function runAuthorize(
+  /**
+   * Calls the planned connectors in turn: each try is a new attempt under the
+   * same intent. A failure the failover table allows moves on to the next
+   * candidate in one transaction (the failed attempt settles, the next one is
+   * written pending); anything else settles the intent.
+   */
+  async function runConfirmation(
+    ctx: OpContext,
+    confirmation: Confirmation,
+    expand: string[] | undefined,
+  ): Promise<IntentResult> {
+    let { begun, index } = confirmation;
+    const { pm, instrument, plan } = confirmation;
+    const method = pm.type === 'wallet' ? 'card' : pm.type;
+    for (;;) {
+      const resolved = await connectors.resolve(begun.attempt.connector);
+      const request = authorizeRequest(begun.intent, begun.attempt, instrument);
+      const { outcome, latencyMs } = await connectors.call(resolved, method, (connector, signal) =>
+        connector.authorize(request, signal),
+      );
+      const next = plan.candidates[index + 1];
+      const decision = failoverDecision(outcome, resolved.type, plan.config.failover_rules);
+      if (next && decision.action === 'failover') {
+        const reason = `failover after ${begun.attempt.connector} answered ${outcomeCode(outcome)}; ${next.reason}`;
+        const current = begun;
+        begun = await db
+          .transaction()
+          .execute((tx) =>
+            failover(
+              tx,
+              ctx,
+              { attempt: current.attempt, outcome, latencyMs },
+              next.connectorId,
+              reason,
+            ),
+          );
+        index += 1;
+        continue;
+      }
+      return db.transaction().execute(async (tx) => {
+        const input = {
+          attempt: begun.attempt,
+          outcome,
+          latencyMs,
+          expandCharge: expandsCharge(expand),
+          secondary: plan.config.secondary_method,
+        };
+        const result = await settlement.authorize(tx, ctx, pm, input);
+        await ctx.complete(tx, result);
+        return result;
+      });
+    }
+  }
+
+  /** Settles a failed attempt without touching the intent, and writes the next one. */
+  async function failover(
+    tx: Tx,
+    ctx: OpContext,
+    input: SettleInput,
+    connectorId: string,
+    routingReason: string,
+  ): Promise<Begun> {
+    // Only a try that took no money may be left behind for the next connector.
+    assert(
+      input.outcome.status !== 'succeeded' && input.outcome.status !== 'requires_action',
+      `${input.attempt.id}: a ${input.outcome.status} outcome never fails over`,
+    );
+    const settled = await settleAttempt(tx, input.attempt, input.outcome, {
+      latencyMs: input.latencyMs,
+      nowMs: clock.nowMs(),
+    });
+    const intent = await requireIntent(tx, ctx.scope, settled.payment_intent_id);
+    assert(intent.status === 'processing', `${intent.id} is processing while failing over`);
+    const attempt = newAttempt(intent, {
+      operation: settled.operation,
+      amountMinor: settled.amount,
+      connectorId,
+      routingReason,
+    });
+    await insertAttempt(tx, attempt);
+    return { intent, attempt };
+  }
+
+  /** The 3-D Secure path: one more try on the connector that challenged. */
+  function runAuthorize(
     ctx: OpContext,
     begun: Begun,
     pm: PaymentMethodsTable,
     instrument: ChargeInstrument,
     expand: string[] | undefined,
   ): Promise<IntentResult> {
-    const request = authorizeRequest(begun.intent, begun.attempt, instrument);
-    const { outcome, latencyMs } = await callOut(clock, (signal) =>
-      begun.connector.authorize(request, signal),
+    return connectors.snapshot(ctx.scope).then((snapshot) =>
+      runConfirmation(
+        ctx,
+        {
+          begun,
+          pm,
+          instrument,
+          index: 0,
+          plan: { candidates: [], excluded: [], config: snapshot.config },
+        },
+        expand,
+      ),
     );
-    return db.transaction().execute(async (tx) => {
-      const input = {
-        attempt: begun.attempt,
-        outcome,
-        latencyMs,
-        expandCharge: expandsCharge(expand),
-      };
-      const result = await settlement.authorize(tx, ctx, pm, input);
-      await ctx.complete(tx, result);
-      return result;
-    });
   }
 
   async function paymentMethodFor(
@@ -212,13 +320,44 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     }
   }
 
+  /** What routing looks at: amount, currency, method, card brand and country, customer country, metadata. */
+  async function paymentFacts(
+    tx: Tx,
+    intent: PaymentIntentsTable,
+    pm: PaymentMethodsTable,
+    instrument: ChargeInstrument,
+  ): Promise<PaymentFacts> {
+    let customerCountry: string | null = null;
+    if (intent.customer_id) {
+      const customer = await tx
+        .selectFrom('customers')
+        .select('address')
+        .where('id', '=', intent.customer_id)
+        .executeTakeFirst();
+      const address = customer?.address
+        ? (JSON.parse(customer.address) as { country?: string })
+        : null;
+      customerCountry = address?.country ?? null;
+    }
+    return {
+      amount: intent.amount,
+      currency: intent.currency,
+      paymentMethodType: pm.type === 'wallet' ? 'card' : pm.type,
+      cardBrand: instrument.type === 'card' ? instrument.brand : null,
+      cardCountry: instrument.type === 'card' ? instrument.country : null,
+      customerCountry,
+      metadata: JSON.parse(intent.metadata) as Record<string, string>,
+    };
+  }
+
   async function beginConfirm(
     tx: Tx,
     ctx: OpContext,
     before: PaymentIntentsTable,
     pm: PaymentMethodsTable | null,
     changes: Partial<PaymentIntentsTable>,
-  ) {
+    snapshot: RoutingSnapshot,
+  ): Promise<ConfirmStep> {
     if (!pm) {
       throw unexpectedState(
         before,
@@ -228,26 +367,42 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     const next = { ...before, ...changes };
     checkMethodType(next, pm);
     const instrument = vault.instrument(pm);
+    const plan = connectors.plan(snapshot, await paymentFacts(tx, next, pm, instrument));
+    const confirmed = {
+      ...changes,
+      payment_method_id: pm.id,
+      last_payment_error: null,
+      next_action: null,
+    };
+    const first = plan.candidates[0];
+    if (!first) {
+      const result = await settlement.noProcessor(tx, ctx, {
+        before,
+        changes: confirmed,
+        pm,
+        secondary: plan.config.secondary_method,
+        reason: `No payment processor can take this payment now (${plan.excluded.join('; ') || 'none configured'}).`,
+      });
+      await ctx.complete(tx, result);
+      return { kind: 'done', result };
+    }
     const begun = await begin(tx, ctx, {
       before,
-      changes: {
-        ...changes,
-        payment_method_id: pm.id,
-        last_payment_error: null,
-        next_action: null,
-      },
+      changes: confirmed,
       action: 'begin_confirm',
       verb: 'confirm',
       operation: 'authorize',
       amountMinor: before.amount,
+      connectorId: first.connectorId,
+      routingReason: first.reason,
     });
-    return { begun, pm, instrument };
+    return { kind: 'started', confirmation: { begun, pm, instrument, plan, index: 0 } };
   }
 
   async function create(ctx: OpContext, input: IntentCreateInput): Promise<IntentResult> {
     const currency = requireCurrency(input.currency, input.amount);
-    if (input.confirm) connectors.choose(ctx.scope);
-    const step = await db.transaction().execute(async (tx) => {
+    const snapshot = input.confirm ? await connectors.snapshot(ctx.scope) : null;
+    const step = await db.transaction().execute(async (tx): Promise<ConfirmStep> => {
       if (input.customer !== undefined)
         await customers.requireActive(tx, ctx.scope, input.customer);
       const row = newIntentRow(ctx.scope, input, currency.code);
@@ -257,16 +412,15 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
       await events.record(tx, ctx, [
         { type: 'payment_intent.created', object: serializeIntent(row) },
       ]);
-      if (!input.confirm) {
+      if (!snapshot) {
         const result = { intent: serializeIntent(row), failure: null };
         await ctx.complete(tx, result);
-        return { kind: 'done', result } as const;
+        return { kind: 'done', result };
       }
-      return { kind: 'started', started: await beginConfirm(tx, ctx, row, pm, {}) } as const;
+      return beginConfirm(tx, ctx, row, pm, {}, snapshot);
     });
     if (step.kind === 'done') return step.result;
-    const { begun, pm, instrument } = step.started;
-    return runAuthorize(ctx, begun, pm, instrument, input.expand);
+    return runConfirmation(ctx, step.confirmation, input.expand);
   }
 
   function newIntentRow(
@@ -306,6 +460,7 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
       return_url: input.return_url ?? null,
       version: 0,
       created: unixSeconds(clock),
+      secondary_method: null,
     };
   }
 
@@ -314,8 +469,8 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     id: string,
     input: IntentConfirmInput,
   ): Promise<IntentResult> {
-    connectors.choose(ctx.scope);
-    const started = await db.transaction().execute(async (tx) => {
+    const snapshot = await connectors.snapshot(ctx.scope);
+    const step = await db.transaction().execute(async (tx) => {
       const before = await requireIntent(tx, ctx.scope, id);
       transition(before, 'begin_confirm', 'confirm');
       const pm = await paymentMethodFor(tx, ctx, before, input);
@@ -327,9 +482,10 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
       if (input.capture_method !== undefined) changes.capture_method = input.capture_method;
       if (input.payment_method_types !== undefined)
         changes.payment_method_types = toJson(input.payment_method_types);
-      return beginConfirm(tx, ctx, before, pm, changes);
+      return beginConfirm(tx, ctx, before, pm, changes, snapshot);
     });
-    return runAuthorize(ctx, started.begun, started.pm, started.instrument, input.expand);
+    if (step.kind === 'done') return step.result;
+    return runConfirmation(ctx, step.confirmation, input.expand);
   }
 
   const core = { begin, runAuthorize, paymentMethodFor };

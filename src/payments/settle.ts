@@ -8,9 +8,11 @@ import type {
   PaymentMethodsTable,
 } from '../db/schema.ts';
 import type { EventsService, NewEvent } from '../events/service.ts';
+import type { LedgerPostings } from '../ledger/service.ts';
 import { assert } from '../lib/assert.ts';
 import { type Clock, unixSeconds } from '../lib/clock.ts';
-import { newId } from '../lib/ids.ts';
+import { newId, randomBase36 } from '../lib/ids.ts';
+import type { SecondaryMethod } from '../routing/types.ts';
 import type { VaultService } from '../vault/types.ts';
 import { failureOf, type IntentResult } from './result.ts';
 import { serializeCharge, serializeIntent } from './serialize.ts';
@@ -37,6 +39,20 @@ export interface SettleInput {
   outcome: Answer;
   latencyMs: number | null;
   expandCharge?: boolean;
+  /** Offered instead of failing when the processors failed (not when the card was declined). */
+  secondary?: SecondaryMethod | null;
+}
+
+/** Authorize attempts of an intent still waiting for an answer, other than `exceptId`. */
+export async function openAuthorizeAttempts(tx: Tx, intentId: string, exceptId: string) {
+  return tx
+    .selectFrom('payment_attempts')
+    .select(['id', 'status'])
+    .where('payment_intent_id', '=', intentId)
+    .where('operation', 'in', ['authorize', 'authenticate'])
+    .where('status', 'in', ['pending', 'unknown'])
+    .where('id', '!=', exceptId)
+    .execute();
 }
 
 const APPROVED = {
@@ -61,8 +77,9 @@ export function createSettlement(deps: {
   clock: Clock;
   events: EventsService;
   vault: VaultService;
+  ledger: LedgerPostings;
 }) {
-  const { clock, events, vault } = deps;
+  const { clock, events, vault, ledger } = deps;
 
   function newCharge(
     intent: PaymentIntentsTable,
@@ -133,6 +150,7 @@ export function createSettlement(deps: {
       const captureNow = before.capture_method !== 'manual';
       if (captureNow) Object.assign(charge, { captured: 1, amount_captured: charge.amount });
       await insertCharge(tx, charge);
+      if (captureNow) await ledger.postCharge(tx, charge);
       after = {
         ...before,
         status: transition(before, captureNow ? 'authorize_captured' : 'authorize_held', 'settle'),
@@ -156,6 +174,14 @@ export function createSettlement(deps: {
         next_action: toJson(nextAction),
       };
       out.push({ type: 'payment_intent.requires_action', object: serializeIntent(after) });
+    } else if ((await openAuthorizeAttempts(tx, before.id, attempt.id)).length > 0) {
+      // An earlier try's outcome is unknown: it may have charged. The intent
+      // waits in `processing` until recovery learns what happened there; the
+      // client sees `processing` (200), not this attempt's failure.
+      return { intent: serializeIntent(before), failure: null };
+    } else if (outcome.status !== 'declined' && input.secondary) {
+      const reason = `Every payment processor tried failed (${attempt.error_code ?? 'processing_error'}: ${attempt.error_message ?? ''}).`;
+      return offerSecondary(tx, ctx, { before, changes: {}, secondary: input.secondary, reason });
     } else {
       after = await declined(tx, before, pm, attempt, out);
     }
@@ -181,7 +207,7 @@ export function createSettlement(deps: {
     await insertCharge(tx, charge);
     const lastError = {
       type: 'card_error',
-      code: attempt.error_code,
+      code: attempt.status === 'failed_retryable' ? 'processing_error' : attempt.error_code,
       decline_code: attempt.decline_code ?? undefined,
       message: attempt.error_message,
       charge: charge.id,
@@ -222,6 +248,7 @@ export function createSettlement(deps: {
       released: attempt.amount < charge.amount ? 1 : 0,
     };
     await updateCharge(tx, captured);
+    await ledger.postCharge(tx, captured);
     const after: PaymentIntentsTable = {
       ...before,
       status: transition(before, 'capture_succeeded', 'settle'),
@@ -270,7 +297,116 @@ export function createSettlement(deps: {
     return result(tx, ctx, saved, attempt, false);
   }
 
-  return { authorize, capture, voided, result };
+  /**
+   * Instead of failing a payment that no processor could take, show the
+   * customer bank transfer instructions with a unique reference; the event
+   * carries the reason.
+   */
+  async function offerSecondary(
+    tx: Tx,
+    ctx: EventContext,
+    input: {
+      before: PaymentIntentsTable;
+      changes: Partial<PaymentIntentsTable>;
+      secondary: SecondaryMethod;
+      reason: string;
+    },
+  ): Promise<IntentResult> {
+    const { before, secondary } = input;
+    const bank = secondary.bank_transfer;
+    const reference = `${bank.reference_prefix}${randomBase36(12).toUpperCase()}`;
+    const iban = bank.iban.replace(/\s+/g, '').toUpperCase();
+    const nextAction = {
+      type: 'display_bank_transfer_instructions',
+      display_bank_transfer_instructions: {
+        amount_remaining: before.amount,
+        currency: before.currency,
+        type: 'eu_bank_transfer',
+        reference,
+        financial_addresses: [
+          {
+            type: 'iban',
+            iban: {
+              account_holder_name: bank.account_holder_name,
+              bic: bank.bic ?? null,
+              country: iban.slice(0, 2),
+              iban,
+            },
+            supported_networks: ['sepa'],
+          },
+        ],
+        hosted_instructions_url: null,
+        reason: input.reason,
+      },
+    };
+    const processing =
+      before.status === 'processing'
+        ? before.status
+        : transition(before, 'begin_confirm', 'confirm');
+    const after: PaymentIntentsTable = {
+      ...before,
+      ...input.changes,
+      status: transition({ ...before, status: processing }, 'authorize_action', 'settle'),
+      next_action: toJson(nextAction),
+      secondary_method: toJson({
+        type: secondary.type,
+        reference,
+        offered_at_ms: clock.nowMs(),
+        reason: input.reason,
+      }),
+    };
+    const saved = await saveIntent(tx, before, after);
+    await events.record(tx, ctx, [
+      { type: 'payment_intent.requires_action', object: serializeIntent(saved) },
+    ]);
+    return { intent: serializeIntent(saved), failure: null };
+  }
+
+  /** No processor can be tried at all: offer the secondary method, or fail cleanly. */
+  async function noProcessor(
+    tx: Tx,
+    ctx: EventContext,
+    input: {
+      before: PaymentIntentsTable;
+      changes: Partial<PaymentIntentsTable>;
+      pm: PaymentMethodsTable;
+      secondary: SecondaryMethod | null;
+      reason: string;
+    },
+  ): Promise<IntentResult> {
+    if (input.secondary) return offerSecondary(tx, ctx, { ...input, secondary: input.secondary });
+    const { before } = input;
+    transition(before, 'begin_confirm', 'confirm');
+    const lastError = {
+      type: 'card_error',
+      code: 'processing_error',
+      message: input.reason,
+      doc_url: 'https://docs.payrail.dev/errors#processing_error',
+      payment_method: vault.serialize(input.pm),
+    };
+    const after: PaymentIntentsTable = {
+      ...before,
+      ...input.changes,
+      status: 'requires_payment_method',
+      payment_method_id: null,
+      last_payment_error: toJson(lastError),
+    };
+    const saved = await saveIntent(tx, before, after);
+    await events.record(tx, ctx, [
+      { type: 'payment_intent.payment_failed', object: serializeIntent(saved) },
+    ]);
+    return {
+      intent: serializeIntent(saved),
+      failure: {
+        code: 'processing_error',
+        declineCode: null,
+        message: input.reason,
+        chargeId: null,
+      },
+    };
+  }
+
+  return { authorize, capture, voided, result, noProcessor, offerSecondary };
 }
 
 export type Settlement = ReturnType<typeof createSettlement>;

@@ -157,6 +157,10 @@ export async function settleAttempt(
     ...fields,
     latency_ms: options.latencyMs ?? attempt.latency_ms,
     completed_ms: fields.status === 'unknown' ? null : options.nowMs,
+    unknown_at_ms:
+      fields.status === 'unknown'
+        ? (attempt.unknown_at_ms ?? options.nowMs)
+        : attempt.unknown_at_ms,
   };
   const result = await tx
     .updateTable('payment_attempts')

@@ -6,12 +6,13 @@ import type { ChargesTable, PaymentAttemptsTable, RefundsTable } from '../db/sch
 import type { EventsService } from '../events/service.ts';
 import { paginate } from '../http/pagination.ts';
 import { mergeMetadata } from '../http/validation.ts';
+import type { LedgerPostings } from '../ledger/service.ts';
 import { assert } from '../lib/assert.ts';
 import { type Clock, unixSeconds } from '../lib/clock.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
 import { LIMITS } from '../lib/limits.ts';
-import { type ConnectorRegistry, callOut } from '../payments/connectors.ts';
+import type { ConnectorRegistry } from '../payments/connectors.ts';
 import { serializeCharge } from '../payments/serialize.ts';
 import {
   assertChargeInvariants,
@@ -35,8 +36,9 @@ export function createRefundsService(deps: {
   clock: Clock;
   events: EventsService;
   connectors: ConnectorRegistry;
+  ledger: LedgerPostings;
 }) {
-  const { db, clock, events, connectors } = deps;
+  const { db, clock, events, connectors, ledger } = deps;
 
   async function find(ex: Executor, scope: Scope, id: string) {
     return ex
@@ -176,14 +178,17 @@ export function createRefundsService(deps: {
       instance_id: PROCESS_INSTANCE_ID,
       created_ms: clock.nowMs(),
       completed_ms: null,
+      unknown_at_ms: null,
+      resolution: null,
+      reverses_attempt_id: null,
     };
   }
 
   async function create(ctx: OpContext, input: RefundCreateInput): Promise<ApiRefund> {
     const begun = await db.transaction().execute((tx) => begin(tx, ctx, input));
-    const connector = connectors.byName(begun.attempt.connector);
+    const resolved = await connectors.resolve(begun.attempt.connector);
     const request = refundRequest(begun.attempt, begun.paymentReference);
-    const { outcome, latencyMs } = await callOut(clock, (signal) =>
+    const { outcome, latencyMs } = await connectors.call(resolved, null, (connector, signal) =>
       connector.refund(request, signal),
     );
     return db.transaction().execute(async (tx) => {
@@ -225,6 +230,7 @@ export function createRefundsService(deps: {
     const charge = await findCharge(tx, ctx.scope, after.charge_id);
     assert(charge !== undefined, `charge ${after.charge_id} exists`);
     assertChargeInvariants(charge);
+    if (succeeded) await ledger.postRefund(tx, after, charge);
     const refund = serializeRefund(after);
     await events.record(
       tx,

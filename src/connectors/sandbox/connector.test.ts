@@ -7,6 +7,7 @@ import { SANDBOX_CARD_OUTCOMES } from './outcomes.ts';
 
 const card = (number: string): AuthorizeRequest => ({
   reference: `pa_${number}`,
+  paymentIntentId: `pi_${number}`,
   amountMinor: 1000,
   currency: 'usd',
   capture: true,

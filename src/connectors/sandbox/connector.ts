@@ -27,7 +27,7 @@ export interface SandboxOptions {
 /** Bound on remembered references; the oldest are forgotten first (retrieve re-derives them). */
 const REMEMBERED_MAX = 100_000;
 
-export function createSandboxConnector(options: SandboxOptions): Connector {
+export function createSandboxConnector(options: SandboxOptions, name = 'sandbox'): Connector {
   assert(
     options.latencyMs >= 0 && options.latencyMs <= LIMITS.sandboxLatencyMsMax,
     'sandbox latency in range',
@@ -88,7 +88,12 @@ export function createSandboxConnector(options: SandboxOptions): Connector {
   }
 
   return {
-    name: 'sandbox',
+    name,
+    type: 'sandbox',
+    probe: async () => ({ ok: true, latencyMs: 0, detail: 'in-process sandbox' }),
+    parseWebhook: () => {
+      throw new Error('the sandbox connector sends no webhooks');
+    },
     authorize: (request, signal) => answer(request.reference, deriveAuthorize(request), signal),
     capture: (request, signal) => answer(request.reference, succeeded(request.reference), signal),
     void: (request, signal) => answer(request.reference, succeeded(request.reference), signal),
