@@ -1,0 +1,125 @@
+import type { Tx } from '../db/database.ts';
+import type { LedgerTransactionsTable } from '../db/schema.ts';
+import { assert, assertSafeInteger } from '../lib/assert.ts';
+import { newId } from '../lib/ids.ts';
+import { type AccountKey, ledgerAccountId, naturalKey } from './accounts.ts';
+
+// Posting: one ledger transaction and its entries, written in the caller's
+// database transaction (the one that changes the charge or refund), so money
+// never moves in the books without its cause and vice versa. Entries are only
+// ever inserted; a correction is a new transaction.
+
+export interface EntrySpec {
+  account: AccountKey;
+  /** Debit positive, credit negative, minor units. */
+  amountMinor: number;
+}
+
+/** Throws unless the entries sum to zero in each currency: a broken posting is a bug. */
+export function assertBalanced(entries: readonly EntrySpec[]): void {
+  assert(entries.length >= 2, `a posting needs at least two entries, got ${entries.length}`);
+  const sums = new Map<string, number>();
+  for (const entry of entries) {
+    assertSafeInteger(entry.amountMinor, `entry amount (${entry.account.purpose})`);
+    const sum = (sums.get(entry.account.currency) ?? 0) + entry.amountMinor;
+    assertSafeInteger(sum, 'entry sum');
+    sums.set(entry.account.currency, sum);
+  }
+  for (const [currency, sum] of sums) {
+    assert(sum === 0, `entries must sum to zero per currency: ${currency} sums to ${sum}`);
+  }
+}
+
+/** Capture of `amountMinor` with processor fee `feeMinor` on `connectorId`. */
+export function chargeEntries(input: {
+  scope: Pick<AccountKey, 'accountId' | 'livemode' | 'currency'>;
+  connectorId: string;
+  amountMinor: number;
+  feeMinor: number;
+}): EntrySpec[] {
+  const { scope, amountMinor, feeMinor } = input;
+  assert(amountMinor > 0, `a charge posting needs a positive amount, got ${amountMinor}`);
+  assert(feeMinor >= 0, `a fee cannot be negative, got ${feeMinor}`);
+  const entries: EntrySpec[] = [
+    {
+      account: { ...scope, purpose: 'processor_receivable', connectorId: input.connectorId },
+      amountMinor,
+    },
+    { account: { ...scope, purpose: 'merchant_pending' }, amountMinor: -(amountMinor - feeMinor) },
+  ];
+  if (feeMinor > 0)
+    entries.push({ account: { ...scope, purpose: 'processing_fees' }, amountMinor: -feeMinor });
+  return entries;
+}
+
+/** Refund of `amountMinor`: the merchant's balance pays it back through the processor; fees stay. */
+export function refundEntries(input: {
+  scope: Pick<AccountKey, 'accountId' | 'livemode' | 'currency'>;
+  connectorId: string;
+  amountMinor: number;
+}): EntrySpec[] {
+  const { scope, amountMinor } = input;
+  assert(amountMinor > 0, `a refund posting needs a positive amount, got ${amountMinor}`);
+  return [
+    { account: { ...scope, purpose: 'merchant_pending' }, amountMinor },
+    {
+      account: { ...scope, purpose: 'processor_receivable', connectorId: input.connectorId },
+      amountMinor: -amountMinor,
+    },
+  ];
+}
+
+/** Moves a balance transaction's net (possibly negative) from pending to available. */
+export function releaseEntries(input: {
+  scope: Pick<AccountKey, 'accountId' | 'livemode' | 'currency'>;
+  netMinor: number;
+}): EntrySpec[] {
+  const { scope, netMinor } = input;
+  return [
+    { account: { ...scope, purpose: 'merchant_pending' }, amountMinor: netMinor },
+    { account: { ...scope, purpose: 'merchant_available' }, amountMinor: -netMinor },
+  ];
+}
+
+/**
+ * Writes the transaction, its entries and the account balances. Accounts are
+ * updated in natural-key order so two concurrent postings on PostgreSQL take
+ * their row locks in the same order and cannot deadlock.
+ */
+export async function post(
+  tx: Tx,
+  txn: LedgerTransactionsTable,
+  entries: readonly EntrySpec[],
+): Promise<void> {
+  assertBalanced(entries);
+  for (const n of [txn.amount, txn.fee, txn.net]) assertSafeInteger(n, `${txn.type} amount`);
+  assert(txn.net === txn.amount - txn.fee, `${txn.id}: net must equal amount - fee`);
+  await tx.insertInto('ledger_transactions').values(txn).execute();
+  const ordered = [...entries].sort((a, b) =>
+    naturalKey(a.account) < naturalKey(b.account) ? -1 : 1,
+  );
+  for (const entry of ordered) {
+    const accountId = await ledgerAccountId(tx, entry.account, txn.created);
+    await tx
+      .insertInto('ledger_entries')
+      .values({
+        id: newId('le', txn.created * 1000),
+        transaction_id: txn.id,
+        ledger_account_id: accountId,
+        amount: entry.amountMinor,
+        currency: entry.account.currency,
+        created: txn.created,
+      })
+      .execute();
+    const updated = await tx
+      .updateTable('ledger_accounts')
+      .set((eb) => ({
+        balance: eb('balance', '+', entry.amountMinor),
+        version: eb('version', '+', 1),
+      }))
+      .where('id', '=', accountId)
+      .returning('balance')
+      .executeTakeFirstOrThrow();
+    assertSafeInteger(Number(updated.balance), `balance of ledger account ${accountId}`);
+  }
+}
