@@ -1,0 +1,118 @@
+// Bulk seeding for the growth measurement. Creating a million payments
+// through the API would take longer than the whole benchmark, so the driver
+// creates one real payment through the API (a template: intent, attempt,
+// charge, events, exactly as the engine writes them), stops the engine, and
+// copies those rows N times with SQL, giving every id and unique value a
+// suffix. The copies have the real rows' shape and sizes and go through every
+// index the engine maintains. Ledger rows are not copied (the ledger tables
+// are still changing); the tables that the payment path reads are.
+import Database from 'better-sqlite3';
+import pg from 'pg';
+
+const TABLES = [
+  { table: 'payment_intents', where: 'id = ?' },
+  { table: 'payment_attempts', where: 'payment_intent_id = ?' },
+  { table: 'charges', where: 'payment_intent_id = ?' },
+  { table: 'events', where: 'data_object LIKE ?', like: true },
+];
+/** Text columns made unique per copy even when they are not ids of the template. */
+const UNIQUE_TEXT = new Set(['client_secret', 'connector_reference', 'idempotency_key']);
+const BATCH_ROWS = 100_000;
+
+/** The copy expression per column: template ids and unique values get `_s<i>`. */
+function columnExprs(columns, rows, templateIds) {
+  return columns
+    .filter((c) => !(c.name === 'seq' || (c.name === 'id' && !c.text)))
+    .map((c) => {
+      const suffixed =
+        c.text && (UNIQUE_TEXT.has(c.name) || rows.some((r) => templateIds.has(r[c.name])));
+      return {
+        name: c.name,
+        expr: suffixed ? `(${q(c.name)} || '_s' || CAST(s.i AS TEXT))` : q(c.name),
+      };
+    });
+}
+
+const q = (name) => `"${name}"`;
+
+async function seed({ intentId, count, listColumns, selectRows, run, series }) {
+  const templateIds = new Set([intentId]);
+  const plans = [];
+  for (const t of TABLES) {
+    const param = t.like ? `%${intentId}%` : intentId;
+    const rows = await selectRows(`SELECT * FROM ${q(t.table)} WHERE ${t.where}`, param);
+    for (const r of rows) if (typeof r.id === 'string') templateIds.add(r.id);
+    plans.push({ ...t, param, rows });
+  }
+  for (const p of plans) {
+    if (p.rows.length === 0) continue;
+    const exprs = columnExprs(await listColumns(p.table), p.rows, templateIds);
+    const cols = exprs.map((e) => q(e.name)).join(', ');
+    const values = exprs.map((e) => e.expr).join(', ');
+    for (let from = 1; from <= count; from += BATCH_ROWS) {
+      const to = Math.min(count, from + BATCH_ROWS - 1);
+      const sql = series(
+        from,
+        to,
+        `INSERT INTO ${q(p.table)} (${cols}) SELECT ${values} FROM ${q(p.table)}, {SERIES} WHERE ${p.where}`,
+      );
+      await run(sql, p.param);
+    }
+  }
+}
+
+export async function seedSqlite({ file, intentId, count }) {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  try {
+    await seed({
+      intentId,
+      count,
+      listColumns: async (table) =>
+        db
+          .prepare(`PRAGMA table_info(${q(table)})`)
+          .all()
+          .map((c) => ({ name: c.name, text: /TEXT|CHAR/i.test(c.type) })),
+      selectRows: async (sql, param) => db.prepare(sql).all(param),
+      run: async (sql, param) => db.prepare(sql).run(param),
+      // WITH goes before INSERT in SQLite: the recursive counter is the series.
+      series: (from, to, sql) =>
+        `WITH RECURSIVE s(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM s WHERE i < ${to}) ${sql.replace('{SERIES}', 's')}`,
+    });
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+}
+
+export async function seedPostgres({ url, intentId, count }) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    let n = 0;
+    const toPg = (sql) => sql.replace(/\?/g, () => `$${++n}`);
+    await seed({
+      intentId,
+      count,
+      listColumns: async (table) =>
+        (
+          await client.query(
+            'SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1',
+            [table],
+          )
+        ).rows.map((c) => ({ name: c.column_name, text: /text|char/i.test(c.data_type) })),
+      selectRows: async (sql, param) => {
+        n = 0;
+        return (await client.query(toPg(sql), [param])).rows;
+      },
+      run: async (sql, param) => {
+        n = 0;
+        return client.query(toPg(sql), [param]);
+      },
+      series: (from, to, sql) => sql.replace('{SERIES}', `generate_series(${from}, ${to}) AS s(i)`),
+    });
+    await client.query('ANALYZE');
+  } finally {
+    await client.end();
+  }
+}
