@@ -17,6 +17,9 @@ import { routingMigration } from './migrations/0002_routing.ts';
 import { webhooksMigration } from './migrations/0003_webhooks.ts';
 import { ledgerMigration } from './migrations/0004_ledger.ts';
 import { notificationsMigration } from './migrations/0005_notifications.ts';
+import { financeMigration } from './migrations/0006_finance.ts';
+import { reconciliationMigration } from './migrations/0007_reconciliation.ts';
+import { exportsMigration } from './migrations/0008_exports.ts';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -107,6 +110,9 @@ export async function migrate(handle: DatabaseHandle): Promise<void> {
     '0003_webhooks': webhooksMigration(handle.dialect),
     '0004_ledger': ledgerMigration(handle.dialect),
     '0005_notifications': notificationsMigration(handle.dialect),
+    '0006_finance': financeMigration(),
+    '0007_reconciliation': reconciliationMigration(),
+    '0008_exports': exportsMigration(),
   };
   const migrator = new Migrator({
     db: handle.db,

@@ -14,6 +14,8 @@ export interface AccountsTable {
   default_currency: string;
   metadata: string;
   created: number;
+  /** A connected account (0006) names the platform account that created it. */
+  platform_account_id?: string | null;
 }
 
 export interface ApiKeysTable {
@@ -108,6 +110,9 @@ export interface PaymentIntentsTable {
   created: number;
   /** JSON: the secondary method offered when no card processor could take the payment. */
   secondary_method: string | null;
+  /** Splits (0006): the platform's application fee and the connected account paid the rest. */
+  application_fee_amount?: number | null;
+  transfer_destination?: string | null;
 }
 
 export interface ChargesTable {
@@ -135,6 +140,11 @@ export interface ChargesTable {
   receipt_email: string | null;
   metadata: string;
   created: number;
+  /** Splits (0006), copied from the intent. */
+  application_fee_amount?: number | null;
+  transfer_destination?: string | null;
+  /** The txn_ of the charge's capture posting (0006). */
+  balance_transaction?: string | null;
 }
 
 export interface PaymentAttemptsTable {
@@ -180,6 +190,8 @@ export interface RefundsTable {
   failure_reason: string | null;
   metadata: string;
   created: number;
+  /** The txn_ of the refund's posting (0006). */
+  balance_transaction?: string | null;
 }
 
 export interface EventsTable {
@@ -221,6 +233,8 @@ export interface ConnectorAccountsTable {
   metadata: string;
   deleted: Bool;
   created: number;
+  /** The currency this processor pays out in (0006); null: the presentment currency. */
+  settlement_currency?: string | null;
 }
 
 export interface RoutingConfigsTable {
@@ -298,6 +312,10 @@ export interface Database {
   ledger_accounts: LedgerAccountsTable;
   ledger_transactions: LedgerTransactionsTable;
   ledger_entries: LedgerEntriesTable;
+  fx_rates: FxRatesTable;
+  settlement_batches: SettlementBatchesTable;
+  external_accounts: ExternalAccountsTable;
+  payouts: PayoutsTable;
 }
 
 // --- ledger (0004_ledger) ---
@@ -338,6 +356,15 @@ export interface LedgerTransactionsTable {
   status: 'pending' | 'available';
   available_on: number;
   created: number;
+  /** FX (0006): the rate used (decimal string), and the presentment amount and currency. */
+  exchange_rate?: string | null;
+  source_amount?: number | null;
+  source_currency?: string | null;
+  /** The connector whose money this is (charges, refunds, settlement). */
+  connector_id?: string | null;
+  settlement_batch_id?: string | null;
+  /** The po_ this transaction belongs to (a payout and its failure or cancellation). */
+  payout_id?: string | null;
 }
 
 /** Insert-only (a trigger refuses UPDATE and DELETE). */
@@ -459,5 +486,86 @@ export interface WebhookDeliveriesTable {
   response_body: string | null;
   error: string | null;
   duration_ms: number;
+  created: number;
+}
+
+// --- finance (0006_finance) ---
+
+/** One FX rate: 1 unit of base = `rate` units of quote, from `effective_from` on. */
+export interface FxRatesTable {
+  id: string;
+  account_id: string;
+  livemode: Bool;
+  base_currency: string;
+  quote_currency: string;
+  /** Decimal string, e.g. "1.0834"; never a float in storage. */
+  rate: string;
+  effective_from: number;
+  source: 'api' | 'file';
+  created: number;
+}
+
+/** End-of-day settlement of one connector's balance transactions in one currency. */
+export interface SettlementBatchesTable {
+  id: string;
+  account_id: string;
+  livemode: Bool;
+  connector_id: string;
+  currency: string;
+  /** The batch holds balance transactions created before this time (unix seconds). */
+  cutoff: number;
+  gross: number;
+  fee: number;
+  net: number;
+  count: number;
+  status: 'settled';
+  /** What the processor's deposit on the bank statement carries. */
+  reference: string;
+  created: number;
+}
+
+/** A merchant's bank account for payouts (Stripe's bank_account external account). */
+export interface ExternalAccountsTable {
+  id: string;
+  account_id: string;
+  livemode: Bool;
+  currency: string;
+  country: string;
+  account_holder_name: string | null;
+  account_holder_type: string | null;
+  /** Envelope-encrypted IBAN (the pain.001 file needs it in full). */
+  iban_enc: string;
+  last4: string;
+  bic: string | null;
+  bank_name: string | null;
+  fingerprint: string;
+  default_for_currency: Bool;
+  status: string;
+  metadata: string;
+  deleted: Bool;
+  created: number;
+}
+
+export interface PayoutsTable {
+  id: string;
+  account_id: string;
+  livemode: Bool;
+  amount: number;
+  currency: string;
+  status: 'pending' | 'in_transit' | 'paid' | 'failed' | 'canceled';
+  /** The ba_ external account. */
+  destination: string;
+  method: 'standard';
+  description: string | null;
+  statement_descriptor: string | null;
+  arrival_date: number;
+  failure_code: string | null;
+  failure_message: string | null;
+  balance_transaction: string | null;
+  failure_balance_transaction: string | null;
+  /** The pain.001 message id of the file that carried it. */
+  export_id: string | null;
+  metadata: string;
+  version: number;
   created: number;
 }

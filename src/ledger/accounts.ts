@@ -25,6 +25,11 @@ export const LEDGER_PURPOSES = [
   'disputes',
   'payouts_in_transit',
   'fx_conversion',
+  // Money the processors have settled into the operator's bank account
+  // (settlement batches debit it, paid payouts credit it).
+  'cash',
+  // Clearing between a platform and its connected accounts (splits).
+  'transfers',
 ] as const;
 
 export type LedgerPurpose = (typeof LEDGER_PURPOSES)[number];

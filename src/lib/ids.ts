@@ -36,7 +36,14 @@ export type IdPrefix =
   | 'ntf'
   | 'txn'
   | 'la'
-  | 'le';
+  | 'le'
+  | 'po'
+  | 'ba'
+  | 'fxr'
+  | 'stb'
+  | 'recon'
+  | 'rcl'
+  | 'jmap';
 
 export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
   if (nowMs > lastMs) {
