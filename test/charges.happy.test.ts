@@ -31,7 +31,8 @@ describe('charges: happy paths', () => {
     const [ok, failed] = charges.data;
     assert.equal(ok?.paid, true);
     assert.equal(ok?.receipt_email, 'r@example.com');
-    assert.equal(ok?.balance_transaction, null);
+    assert.match(String(ok?.balance_transaction), /^txn_/);
+    assert.equal(failed?.balance_transaction, null);
     assert.equal(ok?.payment_method_details?.type, 'card');
     assert.equal(ok?.payment_method_details?.card?.last4, '4242');
     assert.equal(failed?.paid, false);

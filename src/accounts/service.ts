@@ -6,6 +6,7 @@ import { type Clock, unixSeconds } from '../lib/clock.ts';
 import { sha256Hex } from '../lib/crypto.ts';
 import { newId, randomToken } from '../lib/ids.ts';
 import { LIMITS } from '../lib/limits.ts';
+import { createConnectService } from './connect.ts';
 
 // Merchant accounts and their API keys. Keys are stored only as SHA-256
 // hashes (they are long random tokens, so a fast hash is enough); the clear
@@ -150,7 +151,16 @@ export function createAccountsService(db: Db, clock: Clock) {
     return { account, keys };
   }
 
-  return { createAccount, createKey, revokeKey, authenticate, getAccount, firstAccount, bootstrap };
+  return {
+    createAccount,
+    createKey,
+    revokeKey,
+    authenticate,
+    getAccount,
+    firstAccount,
+    bootstrap,
+    connect: createConnectService(db, clock),
+  };
 }
 
 export type AccountsService = ReturnType<typeof createAccountsService>;

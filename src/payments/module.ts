@@ -60,8 +60,10 @@ export function createPaymentsModule(
     settlement,
   });
   const refunds = createRefundsService({ db, clock, events, connectors, ledger });
-  registerPaymentIntentRoutes(deps.app, { ...deps.routeDeps, payments });
-  registerRefundRoutes(deps.app, { ...deps.routeDeps, refunds });
+  // expand[]=balance_transaction reads through the ledger.
+  const balanceTransactions = ledger.retrieveBalanceTransaction;
+  registerPaymentIntentRoutes(deps.app, { ...deps.routeDeps, payments, balanceTransactions });
+  registerRefundRoutes(deps.app, { ...deps.routeDeps, refunds, balanceTransactions });
   registerLedgerRoutes(deps.app, { ...deps.routeDeps, ledger });
   const recovery = createRecovery({
     db,

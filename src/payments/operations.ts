@@ -19,6 +19,7 @@ import { serializeCharge, serializeIntent } from './serialize.ts';
 import type { BeginSpec, Begun, PaymentsServiceDeps } from './service.ts';
 import { requireCurrency } from './service.ts';
 import type { Settlement } from './settle.ts';
+import { checkSplits, splitsOf } from './splits.ts';
 import { findCharge, requireIntent, saveIntent, transition, unexpectedState } from './store.ts';
 
 // The operations on an existing payment intent besides confirm: update,
@@ -54,6 +55,8 @@ const RESTRICTED_UPDATES = [
   'capture_method',
   'setup_future_usage',
   'statement_descriptor',
+  'application_fee_amount',
+  'transfer_data',
 ] as const;
 
 export function createIntentOperations(deps: PaymentsServiceDeps, core: Core) {
@@ -80,6 +83,12 @@ export function createIntentOperations(deps: PaymentsServiceDeps, core: Core) {
         input.currency ?? before.currency,
         input.amount ?? before.amount,
       );
+      const splits = await checkSplits(tx, ctx.scope, {
+        current: splitsOf(before),
+        feeMinor: input.application_fee_amount,
+        destination: input.transfer_data?.destination,
+        amountMinor: input.amount ?? before.amount,
+      });
       const after: PaymentIntentsTable = {
         ...before,
         status,
@@ -98,6 +107,7 @@ export function createIntentOperations(deps: PaymentsServiceDeps, core: Core) {
           input.receipt_email !== undefined ? input.receipt_email : before.receipt_email,
         metadata: toJson(mergeMetadata(JSON.parse(before.metadata), input.metadata)),
         next_action: attaching ? null : before.next_action,
+        ...splits,
       };
       const saved = await saveIntent(tx, before, after);
       const result = { intent: serializeIntent(saved), failure: null };
@@ -127,9 +137,16 @@ export function createIntentOperations(deps: PaymentsServiceDeps, core: Core) {
         : undefined;
       if (!charge) throw new Error(`intent ${id} in requires_capture has no charge`);
       const metadata = toJson(mergeMetadata(JSON.parse(before.metadata), input.metadata));
+      // Stripe takes the fee on capture too; it must fit the amount captured.
+      const splits = await checkSplits(tx, ctx.scope, {
+        current: splitsOf(before),
+        feeMinor: input.application_fee_amount,
+        destination: undefined,
+        amountMinor: amount,
+      });
       const started = await core.begin(tx, ctx, {
         before,
-        changes: { metadata },
+        changes: { metadata, application_fee_amount: splits.application_fee_amount },
         action: 'begin_capture',
         verb: 'capture',
         operation: 'capture',

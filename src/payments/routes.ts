@@ -1,6 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { listPage } from '../http/pagination.ts';
 import { defineRoute, type RouteDeps } from '../http/route.ts';
+import {
+  type BalanceTransactionLookup,
+  expandBalanceTransaction,
+  expandIntent,
+  withLatestCharge,
+} from './expand.ts';
 import { respondIntent } from './result.ts';
 import {
   ChargeListQuery,
@@ -21,7 +27,7 @@ const tag = 'Payment intents';
 
 export function registerPaymentIntentRoutes(
   app: FastifyInstance,
-  deps: RouteDeps & { payments: PaymentsService },
+  deps: RouteDeps & { payments: PaymentsService; balanceTransactions: BalanceTransactionLookup },
 ): void {
   const { payments } = deps;
   const id = (params: Record<string, string>) => params.id ?? '';
@@ -41,7 +47,11 @@ export function registerPaymentIntentRoutes(
     summary: 'Retrieve a payment intent',
     tag,
     query: IntentRetrieveQuery,
-    handler: ({ ctx, params, query }) => payments.retrieve(ctx.scope, id(params), query.expand),
+    handler: async ({ ctx, params, query }) => {
+      const expand = withLatestCharge(query.expand);
+      const intent = await payments.retrieve(ctx.scope, id(params), expand);
+      return expandIntent({ lookup: deps.balanceTransactions, scope: ctx.scope, expand }, intent);
+    },
   });
   defineRoute(app, deps, {
     method: 'POST',
@@ -123,17 +133,25 @@ export function registerPaymentIntentRoutes(
 
 function registerChargeRoutes(
   app: FastifyInstance,
-  deps: RouteDeps & { payments: PaymentsService },
+  deps: RouteDeps & { payments: PaymentsService; balanceTransactions: BalanceTransactionLookup },
 ): void {
   const { payments } = deps;
   defineRoute(app, deps, {
     method: 'GET',
     path: '/v1/charges/:id',
-    summary: 'Retrieve a charge',
+    summary: 'Retrieve a charge (expand[]=balance_transaction)',
     tag: 'Charges',
     query: ExpandQuery,
-    handler: async ({ ctx, params }) =>
-      serializeCharge(await payments.retrieveCharge(ctx.scope, params.id ?? '')),
+    handler: async ({ ctx, params, query }) => {
+      const row = await payments.retrieveCharge(ctx.scope, params.id ?? '');
+      const input = { lookup: deps.balanceTransactions, scope: ctx.scope, expand: query.expand };
+      const balanceTransaction = await expandBalanceTransaction(
+        input,
+        'balance_transaction',
+        row.balance_transaction,
+      );
+      return serializeCharge(row, balanceTransaction ? { balanceTransaction } : {});
+    },
   });
   defineRoute(app, deps, {
     method: 'GET',
@@ -143,7 +161,11 @@ function registerChargeRoutes(
     query: ChargeListQuery,
     handler: async ({ ctx, query }) => {
       const page = await payments.listCharges(ctx.scope, query);
-      return listPage('/v1/charges', page.rows.map(serializeCharge), page.hasMore);
+      return listPage(
+        '/v1/charges',
+        page.rows.map((r) => serializeCharge(r)),
+        page.hasMore,
+      );
     },
   });
   app.get('/test_helpers/3ds/:reference', async (request, reply) => {

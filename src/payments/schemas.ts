@@ -26,6 +26,10 @@ const returnUrl = strField(LIMITS.longStringLengthMax).refine((v) => /^https?:\/
 const statementDescriptor = strField(LIMITS.statementDescriptorLengthMax);
 const setupFutureUsage = enumField(['off_session', 'on_session']);
 const passthrough = z.unknown().optional();
+// Splits (Stripe destination charges): the platform keeps the application fee,
+// the connected account named in transfer_data[destination] gets the rest.
+const applicationFeeAmount = intField({ min: 0, max: Number.MAX_SAFE_INTEGER });
+const transferData = z.strictObject({ destination: idField('acct') });
 
 const common = {
   customer: idField('cus').optional(),
@@ -56,11 +60,18 @@ export const IntentCreate = z.strictObject({
   error_on_requires_action: boolField().optional(),
   use_stripe_sdk: boolField().optional(),
   mandate_data: passthrough,
+  application_fee_amount: applicationFeeAmount.optional(),
+  transfer_data: transferData.optional(),
 });
 
 export const IntentUpdate = z.strictObject({
   ...common,
   amount: amount.optional(),
+  // "" unsets the fee (Stripe's convention).
+  application_fee_amount: z
+    .union([z.literal('').transform(() => null), applicationFeeAmount])
+    .optional(),
+  transfer_data: transferData.optional(),
   currency: currency.optional(),
   capture_method: captureMethod.optional(),
   description: clearableStr(LIMITS.longStringLengthMax).optional(),
@@ -86,6 +97,7 @@ export const IntentConfirm = z.strictObject({
 
 export const IntentCapture = z.strictObject({
   amount_to_capture: intField({ min: 1 }).optional(),
+  application_fee_amount: applicationFeeAmount.optional(),
   final_capture: boolField().optional(),
   metadata: metadataField().optional(),
   statement_descriptor: statementDescriptor.optional(),

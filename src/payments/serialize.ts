@@ -1,5 +1,6 @@
 import { fromJson } from '../db/database.ts';
 import type { ChargesTable, PaymentAttemptsTable, PaymentIntentsTable } from '../db/schema.ts';
+import type { ApiBalanceTransaction } from './expand.ts';
 
 // Stripe's payment_intent and charge objects, and Payrail's payment_attempt.
 
@@ -15,7 +16,7 @@ export function serializeIntent(row: PaymentIntentsTable, expanded: { charge?: A
     amount_details: { tip: {} },
     amount_received: row.amount_received,
     application: null,
-    application_fee_amount: null,
+    application_fee_amount: row.application_fee_amount ?? null,
     automatic_payment_methods: null,
     canceled_at: row.canceled_at,
     cancellation_reason: row.cancellation_reason,
@@ -45,12 +46,21 @@ export function serializeIntent(row: PaymentIntentsTable, expanded: { charge?: A
     statement_descriptor: row.statement_descriptor,
     statement_descriptor_suffix: null,
     status: row.status,
-    transfer_data: null,
+    transfer_data: transferData(row),
     transfer_group: null,
   };
 }
 
-export function serializeCharge(row: ChargesTable) {
+/** Stripe's transfer_data of a destination charge; `amount` null: the rest after the fee. */
+function transferData(row: Pick<ChargesTable, 'transfer_destination'>) {
+  const destination = row.transfer_destination ?? null;
+  return destination === null ? null : { amount: null, destination };
+}
+
+export function serializeCharge(
+  row: ChargesTable,
+  expanded: { balanceTransaction?: ApiBalanceTransaction } = {},
+) {
   const captured = row.captured === 1;
   return {
     id: row.id,
@@ -60,8 +70,9 @@ export function serializeCharge(row: ChargesTable) {
     amount_refunded: row.amount_refunded,
     application: null,
     application_fee: null,
-    application_fee_amount: null,
-    balance_transaction: null,
+    application_fee_amount: row.application_fee_amount ?? null,
+    /** The txn_ of the capture's posting (null before capture), or that object when expanded. */
+    balance_transaction: expanded.balanceTransaction ?? row.balance_transaction ?? null,
     billing_details: { address: null, email: null, name: null, phone: null },
     calculated_statement_descriptor: null,
     captured,
@@ -69,6 +80,7 @@ export function serializeCharge(row: ChargesTable) {
     currency: row.currency,
     customer: row.customer_id,
     description: row.description,
+    destination: row.transfer_destination ?? null,
     disputed: false,
     failure_balance_transaction: null,
     failure_code: row.failure_code,
@@ -93,7 +105,7 @@ export function serializeCharge(row: ChargesTable) {
     statement_descriptor: null,
     statement_descriptor_suffix: null,
     status: row.status,
-    transfer_data: null,
+    transfer_data: transferData(row),
     transfer_group: null,
   };
 }

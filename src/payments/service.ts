@@ -25,6 +25,7 @@ import type { IntentResult } from './result.ts';
 import type { IntentConfirmInput, IntentCreateInput } from './schemas.ts';
 import { serializeIntent } from './serialize.ts';
 import type { SettleInput, Settlement } from './settle.ts';
+import { checkSplits, NO_SPLITS } from './splits.ts';
 import type { IntentAction } from './state-machine.ts';
 import {
   countAttempts,
@@ -406,6 +407,15 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
       if (input.customer !== undefined)
         await customers.requireActive(tx, ctx.scope, input.customer);
       const row = newIntentRow(ctx.scope, input, currency.code);
+      Object.assign(
+        row,
+        await checkSplits(tx, ctx.scope, {
+          current: NO_SPLITS,
+          feeMinor: input.application_fee_amount,
+          destination: input.transfer_data?.destination,
+          amountMinor: input.amount,
+        }),
+      );
       const pm = await paymentMethodFor(tx, ctx, row, input);
       if (pm) row.payment_method_id = pm.id;
       await tx.insertInto('payment_intents').values(row).execute();

@@ -16,10 +16,12 @@ import type { SecondaryMethod } from '../routing/types.ts';
 import type { VaultService } from '../vault/types.ts';
 import { failureOf, type IntentResult } from './result.ts';
 import { serializeCharge, serializeIntent } from './serialize.ts';
+import { splitsOf } from './splits.ts';
 import {
   type EventContext,
   findCharge,
   insertCharge,
+  linkChargeBalanceTransaction,
   requireIntent,
   saveIntent,
   settleAttempt,
@@ -110,7 +112,20 @@ export function createSettlement(deps: {
       receipt_email: intent.receipt_email,
       metadata: intent.metadata,
       created: unixSeconds(clock),
+      // The ledger posts the split from these when the charge is captured.
+      ...splitsOf(intent),
+      balance_transaction: null,
     };
+  }
+
+  /**
+   * Posts a captured charge (the row as written, splits included) and links
+   * the ledger's balance transaction to it, in the caller's transaction.
+   */
+  async function postCaptured(tx: Tx, charge: ChargesTable): Promise<ChargesTable> {
+    const txn = await ledger.postCharge(tx, charge);
+    await linkChargeBalanceTransaction(tx, charge.id, txn.id);
+    return { ...charge, balance_transaction: txn.id };
   }
 
   async function result(
@@ -146,11 +161,11 @@ export function createSettlement(deps: {
     const out: NewEvent[] = [];
     let after: PaymentIntentsTable;
     if (outcome.status === 'succeeded') {
-      const charge = newCharge(before, pm, attempt);
+      let charge = newCharge(before, pm, attempt);
       const captureNow = before.capture_method !== 'manual';
       if (captureNow) Object.assign(charge, { captured: 1, amount_captured: charge.amount });
       await insertCharge(tx, charge);
-      if (captureNow) await ledger.postCharge(tx, charge);
+      if (captureNow) charge = await postCaptured(tx, charge);
       after = {
         ...before,
         status: transition(before, captureNow ? 'authorize_captured' : 'authorize_held', 'settle'),
@@ -241,14 +256,16 @@ export function createSettlement(deps: {
       const after = { ...before, status: transition(before, 'capture_failed', 'settle') };
       return result(tx, ctx, await saveIntent(tx, before, after), attempt, false);
     }
-    const captured: ChargesTable = {
+    const written: ChargesTable = {
       ...charge,
       captured: 1,
       amount_captured: attempt.amount,
       released: attempt.amount < charge.amount ? 1 : 0,
+      // Capture may have set a new fee on the intent (checked against this amount).
+      application_fee_amount: before.application_fee_amount ?? null,
     };
-    await updateCharge(tx, captured);
-    await ledger.postCharge(tx, captured);
+    await updateCharge(tx, written);
+    const captured = await postCaptured(tx, written);
     const after: PaymentIntentsTable = {
       ...before,
       status: transition(before, 'capture_succeeded', 'settle'),

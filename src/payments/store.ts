@@ -120,6 +120,17 @@ export async function updateCharge(tx: Tx, row: ChargesTable): Promise<void> {
   await tx.updateTable('charges').set(row).where('id', '=', row.id).execute();
 }
 
+/** Links a captured charge to the balance transaction of its posting (same transaction). */
+export async function linkChargeBalanceTransaction(tx: Tx, chargeId: string, txnId: string) {
+  const result = await tx
+    .updateTable('charges')
+    .set({ balance_transaction: txnId })
+    .where('id', '=', chargeId)
+    .where('balance_transaction', 'is', null)
+    .executeTakeFirst();
+  assert(Number(result.numUpdatedRows) === 1, `${chargeId} is posted once`);
+}
+
 export async function insertAttempt(tx: Tx, row: PaymentAttemptsTable): Promise<void> {
   assertSafeInteger(row.amount, `${row.id}.amount`);
   assert(row.status === 'pending', 'attempts are written pending, before the call');

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { listPage } from '../http/pagination.ts';
 import { defineRoute, type RouteDeps } from '../http/route.ts';
-import { RefundCreate, RefundListQuery, RefundUpdate } from './schemas.ts';
+import { type BalanceTransactionLookup, expandBalanceTransaction } from '../payments/expand.ts';
+import { RefundCreate, RefundListQuery, RefundRetrieveQuery, RefundUpdate } from './schemas.ts';
 import { serializeRefund } from './serialize.ts';
 import type { RefundsService } from './service.ts';
 
@@ -9,7 +10,7 @@ const tag = 'Refunds';
 
 export function registerRefundRoutes(
   app: FastifyInstance,
-  deps: RouteDeps & { refunds: RefundsService },
+  deps: RouteDeps & { refunds: RefundsService; balanceTransactions: BalanceTransactionLookup },
 ): void {
   const { refunds } = deps;
   defineRoute(app, deps, {
@@ -23,10 +24,19 @@ export function registerRefundRoutes(
   defineRoute(app, deps, {
     method: 'GET',
     path: '/v1/refunds/:id',
-    summary: 'Retrieve a refund',
+    summary: 'Retrieve a refund (expand[]=balance_transaction)',
     tag,
-    handler: async ({ ctx, params }) =>
-      serializeRefund(await refunds.retrieve(ctx.scope, params.id ?? '')),
+    query: RefundRetrieveQuery,
+    handler: async ({ ctx, params, query }) => {
+      const row = await refunds.retrieve(ctx.scope, params.id ?? '');
+      const input = { lookup: deps.balanceTransactions, scope: ctx.scope, expand: query.expand };
+      const balanceTransaction = await expandBalanceTransaction(
+        input,
+        'balance_transaction',
+        row.balance_transaction,
+      );
+      return serializeRefund(row, balanceTransaction ? { balanceTransaction } : {});
+    },
   });
   defineRoute(app, deps, {
     method: 'POST',
@@ -44,7 +54,11 @@ export function registerRefundRoutes(
     query: RefundListQuery,
     handler: async ({ ctx, query }) => {
       const page = await refunds.list(ctx.scope, query);
-      return listPage('/v1/refunds', page.rows.map(serializeRefund), page.hasMore);
+      return listPage(
+        '/v1/refunds',
+        page.rows.map((r) => serializeRefund(r)),
+        page.hasMore,
+      );
     },
   });
 }

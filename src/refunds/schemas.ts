@@ -25,6 +25,8 @@ export const RefundUpdate = z.strictObject({
   expand: expandField,
 });
 
+export const RefundRetrieveQuery = z.strictObject({ expand: expandField });
+
 export const RefundListQuery = z.strictObject({
   ...listParams,
   charge: idField('ch').optional(),

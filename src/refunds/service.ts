@@ -149,6 +149,7 @@ export function createRefundsService(deps: {
       failure_reason: null,
       metadata: toJson(mergeMetadata({}, input.metadata)),
       created: unixSeconds(clock),
+      balance_transaction: null,
     };
     await tx.insertInto('refunds').values(refund).execute();
     const attempt = newRefundAttempt(refund, charge);
@@ -221,7 +222,7 @@ export function createRefundsService(deps: {
     if (attempt.status === 'unknown') return serializeRefund(before);
     const succeeded = attempt.status === 'succeeded';
     if (!succeeded) await release(tx, before);
-    const after: RefundsTable = {
+    let after: RefundsTable = {
       ...before,
       status: succeeded ? 'succeeded' : 'failed',
       failure_reason: succeeded ? null : 'unknown',
@@ -230,7 +231,7 @@ export function createRefundsService(deps: {
     const charge = await findCharge(tx, ctx.scope, after.charge_id);
     assert(charge !== undefined, `charge ${after.charge_id} exists`);
     assertChargeInvariants(charge);
-    if (succeeded) await ledger.postRefund(tx, after, charge);
+    if (succeeded) after = await postAndLink(tx, after, charge);
     const refund = serializeRefund(after);
     await events.record(
       tx,
@@ -243,6 +244,19 @@ export function createRefundsService(deps: {
         : [{ type: 'refund.failed', object: refund }],
     );
     return refund;
+  }
+
+  /** Posts a succeeded refund and links its balance transaction, in the caller's transaction. */
+  async function postAndLink(tx: Tx, refund: RefundsTable, charge: ChargesTable) {
+    const txn = await ledger.postRefund(tx, refund, charge);
+    const result = await tx
+      .updateTable('refunds')
+      .set({ balance_transaction: txn.id })
+      .where('id', '=', refund.id)
+      .where('balance_transaction', 'is', null)
+      .executeTakeFirst();
+    assert(Number(result.numUpdatedRows) === 1, `${refund.id} is posted once`);
+    return { ...refund, balance_transaction: txn.id };
   }
 
   async function release(tx: Tx, refund: RefundsTable): Promise<void> {
