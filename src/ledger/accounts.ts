@@ -11,11 +11,14 @@ import { newId } from '../lib/ids.ts';
 //   processing_fees                  liability  fees the processor keeps (netted when it pays out)
 //   merchant_pending                 liability  owed to the merchant, not yet available
 //   merchant_available               liability  owed to the merchant, available
+//   transfers                        clearing   a split's share between platform and connected account
+//   cash                             asset      deposited by processors (settlement), less paid payouts
+//   payouts_in_transit               clearing   payouts created, not yet paid, canceled or failed
 //
 // So liabilities normally carry a negative (credit) balance and the merchant's
 // balances shown by GET /v1/balance are their negations. The remaining
-// purposes are reserved for later work (disputes, payouts, FX) so those
-// postings fit the same accounts table without a migration.
+// purposes are reserved for later work (disputes, FX) so those postings fit
+// the same accounts table without a migration. docs/ledger.md has every posting.
 export const LEDGER_PURPOSES = [
   'processor_receivable',
   'processing_fees',

@@ -4,10 +4,10 @@ import { systemClock, unixSeconds } from '../lib/clock.ts';
 import { createLedgerService } from './service.ts';
 import { formatReport, verifyLedger } from './verify.ts';
 
-// `payrail ledger verify | release`, on the configured database (the same
-// environment variables as the engine).
+// `payrail ledger verify | settle`, on the configured database (the same
+// environment variables as the engine). `release` is the older name of `settle`.
 export const LEDGER_USAGE = `  payrail ledger verify                          check every ledger invariant; exit 0 when clean, 1 when not
-  payrail ledger release                         move funds that are due from pending to available`;
+  payrail ledger settle                          settle due funds (pending → available) in batches; alias: release`;
 
 async function withDatabase<T>(fn: (db: Db, fundsDelaySeconds: number) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -30,17 +30,21 @@ export async function runLedgerCli(args: string[]): Promise<number> {
       return report.ok ? 0 : 1;
     });
   }
-  if (sub === 'release') {
+  if (sub === 'settle' || sub === 'release') {
     return withDatabase(async (db, availableAfterSeconds) => {
       const ledger = createLedgerService({ db, clock: systemClock, availableAfterSeconds });
-      let total = 0;
-      // Each call is bounded by a batch; repeat until nothing is due.
+      let batches = 0;
+      let transactions = 0;
+      // Each pass is bounded; repeat until nothing is due.
       for (;;) {
-        const released = await ledger.releaseAvailable({ nowSeconds: unixSeconds(systemClock) });
-        total += released;
-        if (released === 0) break;
+        const pass = await ledger.settle({ nowSeconds: unixSeconds(systemClock) });
+        batches += pass.batches;
+        transactions += pass.transactions;
+        if (pass.transactions === 0) break;
       }
-      process.stdout.write(`ledger release: ${total} balance transaction(s) made available\n`);
+      process.stdout.write(
+        `ledger settle: ${batches} batch(es), ${transactions} balance transaction(s) made available\n`,
+      );
       return 0;
     });
   }

@@ -81,6 +81,83 @@ export function releaseEntries(input: {
   ];
 }
 
+type Scope = Pick<AccountKey, 'accountId' | 'livemode' | 'currency'>;
+
+/**
+ * A destination charge's transfer (Stripe Connect): the connected account's
+ * share leaves the platform's pending balance into the platform's `transfers`
+ * clearing account. `paymentEntries` takes it out of clearing again.
+ */
+export function transferEntries(input: { platform: Scope; amountMinor: number }): EntrySpec[] {
+  const { platform, amountMinor } = input;
+  assert(amountMinor >= 0, `a transfer cannot be negative, got ${amountMinor}`);
+  return [
+    { account: { ...platform, purpose: 'merchant_pending' }, amountMinor },
+    { account: { ...platform, purpose: 'transfers' }, amountMinor: -amountMinor },
+  ];
+}
+
+/** The connected account's payment: out of the platform's clearing into its own pending balance. */
+export function paymentEntries(input: {
+  platform: Scope;
+  destinationAccountId: string;
+  amountMinor: number;
+}): EntrySpec[] {
+  const { platform, amountMinor } = input;
+  assert(amountMinor >= 0, `a payment cannot be negative, got ${amountMinor}`);
+  return [
+    { account: { ...platform, purpose: 'transfers' }, amountMinor },
+    {
+      account: { ...platform, accountId: input.destinationAccountId, purpose: 'merchant_pending' },
+      amountMinor: -amountMinor,
+    },
+  ];
+}
+
+/** A refund's transfer reversal: the connected account gives back `amountMinor` to the platform. */
+export function reversalEntries(input: {
+  platform: Scope;
+  destinationAccountId: string;
+  amountMinor: number;
+}): { transfer: EntrySpec[]; payment: EntrySpec[] } {
+  const { platform, amountMinor } = input;
+  assert(amountMinor >= 0, `a transfer reversal cannot be negative, got ${amountMinor}`);
+  const negate = (entries: EntrySpec[]) =>
+    entries.map((e) => ({ account: e.account, amountMinor: -e.amountMinor }));
+  return {
+    transfer: negate(transferEntries({ platform, amountMinor })),
+    payment: negate(paymentEntries({ ...input })),
+  };
+}
+
+/**
+ * One settlement batch: the merchant's side moves the batch's nets from
+ * pending to available; the processor's side clears what it owed (the
+ * receivable for the gross, the fees it kept) against the cash it deposited.
+ * Zero processor entries are left out; the merchant pair is always written.
+ */
+export function settlementEntries(input: {
+  scope: Scope;
+  connectorId: string;
+  netsMinor: number;
+  grossMinor: number;
+  feeMinor: number;
+}): EntrySpec[] {
+  const { scope, netsMinor, grossMinor, feeMinor } = input;
+  const processor: EntrySpec[] = [
+    {
+      account: { ...scope, purpose: 'processor_receivable', connectorId: input.connectorId },
+      amountMinor: -grossMinor,
+    },
+    { account: { ...scope, purpose: 'processing_fees' }, amountMinor: feeMinor },
+    { account: { ...scope, purpose: 'cash' }, amountMinor: grossMinor - feeMinor },
+  ];
+  return [
+    ...releaseEntries({ scope, netMinor: netsMinor }),
+    ...processor.filter((e) => e.amountMinor !== 0),
+  ];
+}
+
 /**
  * Writes the transaction, its entries and the account balances. Accounts are
  * updated in natural-key order so two concurrent postings on PostgreSQL take
@@ -94,7 +171,9 @@ export async function post(
   assertBalanced(entries);
   for (const n of [txn.amount, txn.fee, txn.net]) assertSafeInteger(n, `${txn.type} amount`);
   assert(txn.net === txn.amount - txn.fee, `${txn.id}: net must equal amount - fee`);
-  await tx.insertInto('ledger_transactions').values(txn).execute();
+  // `+ 0` turns a negated zero (-0) into 0 before it reaches the database.
+  const row = { ...txn, amount: txn.amount + 0, fee: txn.fee + 0, net: txn.net + 0 };
+  await tx.insertInto('ledger_transactions').values(row).execute();
   const ordered = [...entries].sort((a, b) =>
     naturalKey(a.account) < naturalKey(b.account) ? -1 : 1,
   );
@@ -106,7 +185,7 @@ export async function post(
         id: newId('le', txn.created * 1000),
         transaction_id: txn.id,
         ledger_account_id: accountId,
-        amount: entry.amountMinor,
+        amount: entry.amountMinor + 0,
         currency: entry.account.currency,
         created: txn.created,
       })

@@ -1,8 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { listPage } from '../http/pagination.ts';
 import { defineRoute, type RouteDeps } from '../http/route.ts';
-import { BalanceTransactionListQuery } from './schemas.ts';
-import { serializeBalance, serializeBalanceTransaction } from './serialize.ts';
+import { BalanceTransactionListQuery, SettlementBatchListQuery } from './schemas.ts';
+import {
+  serializeBalance,
+  serializeBalanceTransaction,
+  serializeSettlementBatch,
+} from './serialize.ts';
 import type { LedgerService } from './service.ts';
 
 const tag = 'Balance';
@@ -51,5 +55,31 @@ export function registerLedgerRoutes(
       serializeBalanceTransaction(
         await ledger.retrieveBalanceTransaction(ctx.scope, params.id ?? ''),
       ),
+  });
+
+  // Payrail's own API: the batches in which due funds became available.
+  defineRoute(app, deps, {
+    method: 'GET',
+    path: '/v1/settlement_batches',
+    summary: 'List settlement batches (Payrail), newest first',
+    tag: 'Settlement',
+    query: SettlementBatchListQuery,
+    handler: async ({ ctx, query }) => {
+      const page = await ledger.listSettlementBatches(ctx.scope, query);
+      return listPage(
+        '/v1/settlement_batches',
+        page.rows.map(serializeSettlementBatch),
+        page.hasMore,
+      );
+    },
+  });
+
+  defineRoute(app, deps, {
+    method: 'GET',
+    path: '/v1/settlement_batches/:id',
+    summary: 'Retrieve a settlement batch (Payrail)',
+    tag: 'Settlement',
+    handler: async ({ ctx, params }) =>
+      serializeSettlementBatch(await ledger.retrieveSettlementBatch(ctx.scope, params.id ?? '')),
   });
 }

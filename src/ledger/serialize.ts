@@ -1,5 +1,5 @@
 import { fromJson } from '../db/database.ts';
-import type { LedgerTransactionsTable } from '../db/schema.ts';
+import type { LedgerTransactionsTable, SettlementBatchesTable } from '../db/schema.ts';
 import type { MerchantBalance } from './service.ts';
 
 // Stripe's shapes for the balance and balance transactions, so code written
@@ -22,7 +22,8 @@ export function serializeBalanceTransaction(row: LedgerTransactionsTable) {
     created: row.created,
     currency: row.currency,
     description: row.description,
-    exchange_rate: null,
+    // Stripe sends a number; the exact decimal string stays in the books.
+    exchange_rate: row.exchange_rate ? Number(row.exchange_rate) : null,
     fee: row.fee,
     fee_details: fromJson<ApiFeeDetail[]>(row.fee_details) ?? [],
     net: row.net,
@@ -52,5 +53,24 @@ export function serializeBalance(input: {
     available: balances.map((b) => amount(b.currency, b.availableMinor)),
     pending: balances.map((b) => amount(b.currency, b.pendingMinor)),
     livemode: input.livemode,
+  };
+}
+
+/** Payrail's own object (Stripe has no settlement batches in its API). */
+export function serializeSettlementBatch(row: SettlementBatchesTable) {
+  return {
+    id: row.id,
+    object: 'settlement_batch' as const,
+    connector: row.connector_id,
+    count: Number(row.count),
+    created: Number(row.created),
+    currency: row.currency,
+    cutoff: Number(row.cutoff),
+    fee: Number(row.fee),
+    gross: Number(row.gross),
+    livemode: Number(row.livemode) === 1,
+    net: Number(row.net),
+    reference: row.reference,
+    status: row.status,
   };
 }

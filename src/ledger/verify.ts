@@ -1,7 +1,13 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/database.ts';
 import { LIMITS } from '../lib/limits.ts';
-import { BALANCE_TRANSACTION_TYPES, RELEASE_TYPE } from './service.ts';
+import {
+  BALANCE_TRANSACTION_TYPES,
+  PAYOUT_PAID_TYPE,
+  PAYOUT_TYPES,
+  RELEASE_TYPE,
+} from './service.ts';
+import { PROCESSOR_TYPES, SETTLED_TYPES, SETTLEMENT_TYPE } from './settle.ts';
 
 // `payrail ledger verify`: re-derives every invariant of the books from the
 // rows, over every account and mode. It only reads; what it finds wrong it
@@ -88,71 +94,329 @@ async function checkBalances(ex: Executor, report: (p: string) => void) {
 
 /** (3) every captured charge and succeeded refund is posted, for exactly its amount. */
 async function checkCausesPosted(ex: Executor, report: (p: string) => void) {
+  // With a conversion the txn is in the settlement currency; source_* carry the charge's own.
   for (const r of await rows(
     ex,
-    sql`SELECT c.id, c.amount_captured, c.currency, t.id AS txn, t.amount, t.currency AS txn_currency
+    sql`SELECT c.id, c.amount_captured, c.currency, t.id AS txn,
+          COALESCE(t.source_amount, t.amount) AS amount, COALESCE(t.source_currency, t.currency) AS txn_currency
         FROM charges c LEFT JOIN ledger_transactions t ON t.source = c.id AND t.type = 'charge'
         WHERE c.amount_captured > 0
-          AND (t.id IS NULL OR t.amount <> c.amount_captured OR t.currency <> c.currency)`,
+          AND (t.id IS NULL OR COALESCE(t.source_amount, t.amount) <> c.amount_captured
+            OR COALESCE(t.source_currency, t.currency) <> c.currency)`,
   )) {
     if (r.txn === null)
       report(`charge ${r.id} captured ${num(r.amount_captured)} but has no posting`);
-    else if (num(r.amount) !== num(r.amount_captured) || r.currency !== r.txn_currency)
+    else
       report(
         `charge ${r.id} captured ${num(r.amount_captured)} ${r.currency} but ${r.txn} posts ${num(r.amount)} ${r.txn_currency}`,
       );
   }
   for (const r of await rows(
     ex,
-    sql`SELECT r.id, r.amount, t.id AS txn, t.amount AS posted
+    sql`SELECT r.id, r.amount, t.id AS txn, COALESCE(t.source_amount, t.amount) AS posted
         FROM refunds r LEFT JOIN ledger_transactions t ON t.source = r.id AND t.type = 'refund'
-        WHERE r.status = 'succeeded' AND (t.id IS NULL OR t.amount <> -r.amount)`,
+        WHERE r.status = 'succeeded'
+          AND (t.id IS NULL OR COALESCE(t.source_amount, t.amount) <> -r.amount)`,
   )) {
     if (r.txn === null) report(`refund ${r.id} succeeded but has no posting`);
-    else if (num(r.posted) !== -num(r.amount))
-      report(`refund ${r.id} of ${num(r.amount)} but ${r.txn} posts ${num(r.posted)}`);
+    else report(`refund ${r.id} of ${num(r.amount)} but ${r.txn} posts ${num(r.posted)}`);
+  }
+  // A fully refunded charge's refunds clear exactly what its capture booked (FX remainders).
+  for (const r of await rows(
+    ex,
+    sql`SELECT c.id, ct.amount AS booked, SUM(-rt.amount) AS refunded
+        FROM charges c
+        JOIN ledger_transactions ct ON ct.source = c.id AND ct.type = 'charge'
+        JOIN refunds r ON r.charge_id = c.id AND r.status = 'succeeded'
+        JOIN ledger_transactions rt ON rt.source = r.id AND rt.type = 'refund'
+        GROUP BY c.id, ct.amount, c.amount_captured
+        HAVING SUM(-rt.amount) > ct.amount
+          OR (SUM(r.amount) = c.amount_captured AND SUM(-rt.amount) <> ct.amount)`,
+  )) {
+    report(`charge ${r.id}: refunds book ${num(r.refunded)} against ${num(r.booked)} captured`);
   }
 }
 
-/**
- * (4) no posting lacks its cause. The filter is wrapped in COALESCE because a
- * missing source makes the joined columns NULL, and NOT NULL would hide the row.
- */
-async function checkPostingsHaveCauses(ex: Executor, report: (p: string) => void) {
+/** (3b) a destination charge has its transfer and payment; each refund of it its reversal pair. */
+async function checkSplits(ex: Executor, report: (p: string) => void) {
+  const transfers = new Map<string, number>();
   for (const r of await rows(
     ex,
-    sql`SELECT t.id, t.type, t.source, t.net,
-          c.amount_captured, rf.status AS refund_status, s.status AS released_status, s.net AS released_net
-        FROM ledger_transactions t
-        LEFT JOIN charges c ON t.type = 'charge' AND c.id = t.source
-        LEFT JOIN refunds rf ON t.type = 'refund' AND rf.id = t.source
-        LEFT JOIN ledger_transactions s ON t.type = ${RELEASE_TYPE} AND s.id = t.source
-        WHERE NOT COALESCE((t.type = 'charge' AND c.amount_captured > 0)
-          OR (t.type = 'refund' AND rf.status = 'succeeded')
-          OR (t.type = ${RELEASE_TYPE} AND s.status = 'available' AND s.net = t.net), FALSE)`,
+    sql`SELECT c.id, c.account_id, c.transfer_destination AS dest, c.amount_captured,
+          COALESCE(c.application_fee_amount, 0) AS fee_app, ct.exchange_rate,
+          tr.id AS tr_id, tr.amount AS tr_amount, tr.account_id AS tr_account,
+          py.id AS py_id, py.amount AS py_amount, py.account_id AS py_account
+        FROM charges c
+        LEFT JOIN ledger_transactions ct ON ct.source = c.id AND ct.type = 'charge'
+        LEFT JOIN ledger_transactions tr ON tr.source = c.id AND tr.type = 'transfer'
+        LEFT JOIN ledger_transactions py ON py.source = c.id AND py.type = 'payment'
+        WHERE c.amount_captured > 0 AND c.transfer_destination IS NOT NULL`,
   )) {
-    const cause = `transaction ${r.id} (${r.type}) from ${r.source}`;
-    if (r.type === 'charge') {
-      if (r.amount_captured === null) report(`${cause}: no such charge`);
-      else if (num(r.amount_captured) === 0) report(`${cause}: the charge is not captured`);
-    } else if (r.type === 'refund') {
-      if (r.refund_status === null) report(`${cause}: no such refund`);
-      else if (r.refund_status !== 'succeeded') report(`${cause}: refund is ${r.refund_status}`);
-    } else if (r.type === RELEASE_TYPE) {
-      if (r.released_status !== 'available')
-        report(`${cause}: source is not an available transaction`);
-      else if (num(r.released_net) !== num(r.net))
-        report(`${cause}: releases ${num(r.net)}, source net ${num(r.released_net)}`);
-    } else {
-      report(`${cause}: unknown type`);
+    const what = `destination charge ${r.id}`;
+    if (r.tr_id === null || r.py_id === null) {
+      report(`${what} lacks its ${r.tr_id === null ? 'transfer' : 'payment'} posting`);
+      continue;
     }
+    transfers.set(String(r.id), -num(r.tr_amount));
+    if (r.tr_account !== r.account_id || r.py_account !== r.dest)
+      report(`${what}: transfer or payment is booked on the wrong account`);
+    if (num(r.py_amount) !== -num(r.tr_amount))
+      report(`${what}: payment ${num(r.py_amount)} does not match transfer ${num(r.tr_amount)}`);
+    const expected = num(r.amount_captured) - num(r.fee_app);
+    if (r.exchange_rate === null && num(r.py_amount) !== expected)
+      report(`${what}: transfers ${num(r.py_amount)}, expected ${expected} (amount - fee)`);
+  }
+  const reversed = new Map<
+    string,
+    { reversedMinor: number; refundedMinor: number; capturedMinor: number }
+  >();
+  for (const r of await rows(
+    ex,
+    sql`SELECT r.id, r.charge_id, r.amount, c.account_id, c.transfer_destination AS dest, c.amount_captured,
+          tr.id AS tr_id, tr.amount AS tr_amount, tr.account_id AS tr_account,
+          py.id AS py_id, py.amount AS py_amount, py.account_id AS py_account
+        FROM refunds r JOIN charges c ON c.id = r.charge_id
+        LEFT JOIN ledger_transactions tr ON tr.source = r.id AND tr.type = 'transfer_refund'
+        LEFT JOIN ledger_transactions py ON py.source = r.id AND py.type = 'payment_refund'
+        WHERE r.status = 'succeeded' AND c.transfer_destination IS NOT NULL`,
+  )) {
+    const what = `refund ${r.id} of destination charge ${r.charge_id}`;
+    if (r.tr_id === null || r.py_id === null) {
+      report(`${what} lacks its transfer reversal`);
+      continue;
+    }
+    if (r.tr_account !== r.account_id || r.py_account !== r.dest)
+      report(`${what}: reversal is booked on the wrong account`);
+    if (num(r.py_amount) !== -num(r.tr_amount) || num(r.tr_amount) < 0)
+      report(`${what}: reversal ${num(r.tr_amount)} / ${num(r.py_amount)} do not match`);
+    const sums = reversed.get(String(r.charge_id)) ?? {
+      reversedMinor: 0,
+      refundedMinor: 0,
+      capturedMinor: num(r.amount_captured),
+    };
+    sums.reversedMinor += num(r.tr_amount);
+    sums.refundedMinor += num(r.amount);
+    reversed.set(String(r.charge_id), sums);
+  }
+  for (const [chargeId, sums] of reversed) {
+    const transferMinor = transfers.get(chargeId) ?? 0;
+    const complete = sums.refundedMinor === sums.capturedMinor;
+    if (sums.reversedMinor > transferMinor || (complete && sums.reversedMinor !== transferMinor))
+      report(`charge ${chargeId}: reversals ${sums.reversedMinor} of a ${transferMinor} transfer`);
+  }
+}
+/** What each payout status requires of its postings: [payout_paid, payout_cancel, payout_failure] counts. */
+const PAYOUT_POSTINGS: Record<string, readonly (readonly [number, number, number])[]> = {
+  pending: [[0, 0, 0]],
+  in_transit: [[0, 0, 0]],
+  paid: [[1, 0, 0]],
+  canceled: [[0, 1, 0]],
+  // A bank return after the payout was paid leaves both.
+  failed: [
+    [0, 0, 1],
+    [1, 0, 1],
+  ],
+};
+
+/** (3c) every payout has its `payout` posting and the postings its status implies. */
+async function checkPayouts(ex: Executor, report: (p: string) => void) {
+  const count = (type: string) =>
+    sql`(SELECT COUNT(*) FROM ledger_transactions t WHERE t.payout_id = p.id AND t.type = ${type})`;
+  for (const r of await rows(
+    ex,
+    sql`SELECT p.id, p.status, ${count('payout')} AS created, ${count(PAYOUT_PAID_TYPE)} AS paid,
+          ${count('payout_cancel')} AS canceled, ${count('payout_failure')} AS failed
+        FROM payouts p`,
+  )) {
+    if (num(r.created) !== 1) report(`payout ${r.id} has ${num(r.created)} payout postings, not 1`);
+    const actual = [num(r.paid), num(r.canceled), num(r.failed)];
+    const allowed = PAYOUT_POSTINGS[String(r.status)] ?? [];
+    if (!allowed.some((want) => want.every((n, i) => n === actual[i])))
+      report(
+        `payout ${r.id} is ${r.status} but has paid/cancel/failure postings ${actual.join('/')}`,
+      );
+  }
+}
+
+/** (3d) every settlement batch has its posting, and the sums of its transactions match. */
+async function checkBatches(ex: Executor, report: (p: string) => void) {
+  const processor = sql.join([...PROCESSOR_TYPES]);
+  const members = (what: ReturnType<typeof sql>, only?: ReturnType<typeof sql>) =>
+    sql`(SELECT COALESCE(${what}, 0) FROM ledger_transactions t
+          WHERE t.settlement_batch_id = b.id AND t.type <> ${SETTLEMENT_TYPE}
+          ${only ?? sql``})`;
+  for (const r of await rows(
+    ex,
+    sql`SELECT b.id, b.gross, b.fee, b.net, b.count, s.id AS txn, s.amount, s.fee AS txn_fee, s.net AS txn_net,
+          ${members(sql`COUNT(*)`)} AS n, ${members(sql`SUM(t.net)`)} AS nets,
+          ${members(sql`SUM(t.amount)`, sql`AND t.type IN (${processor})`)} AS gross_sum,
+          ${members(sql`SUM(t.fee)`, sql`AND t.type IN (${processor})`)} AS fee_sum
+        FROM settlement_batches b
+        LEFT JOIN ledger_transactions s ON s.source = b.id AND s.type = ${SETTLEMENT_TYPE}`,
+  )) {
+    const what = `settlement batch ${r.id}`;
+    if (r.txn === null) report(`${what} has no settlement posting`);
+    else if (
+      [r.amount, r.txn_fee, r.txn_net].some((v, i) => num(v) !== num([r.gross, r.fee, r.net][i]))
+    )
+      report(`${what}: posting ${r.txn} does not carry the batch's gross, fee and net`);
+    if (num(r.n) !== num(r.count)) report(`${what} counts ${num(r.count)} but holds ${num(r.n)}`);
+    if (num(r.gross) !== num(r.gross_sum) || num(r.fee) !== num(r.fee_sum))
+      report(
+        `${what}: gross/fee ${num(r.gross)}/${num(r.fee)} but its transactions sum to ${num(r.gross_sum)}/${num(r.fee_sum)}`,
+      );
+    if (num(r.net) !== num(r.gross) - num(r.fee)) report(`${what}: net is not gross - fee`);
+    await checkBatchEntries(ex, report, { batchId: String(r.id), netsMinor: num(r.nets), row: r });
   }
   for (const r of await rows(
     ex,
-    sql`SELECT t.id FROM ledger_transactions t WHERE t.status = 'available' AND t.type IN (${sql.join([...BALANCE_TRANSACTION_TYPES])})
-          AND NOT EXISTS (SELECT 1 FROM ledger_transactions s WHERE s.source = t.id AND s.type = ${RELEASE_TYPE})`,
+    sql`SELECT t.id, t.settlement_batch_id FROM ledger_transactions t
+        JOIN settlement_batches b ON b.id = t.settlement_batch_id
+        WHERE t.account_id <> b.account_id OR t.livemode <> b.livemode OR t.currency <> b.currency
+          OR COALESCE(t.connector_id, '') <> b.connector_id`,
   )) {
-    report(`transaction ${r.id} is available but was never released`);
+    report(`transaction ${r.id} does not belong to the scope of ${r.settlement_batch_id}`);
+  }
+}
+
+/** The settlement posting's entries per purpose: the nets released, the processor cleared. */
+async function checkBatchEntries(
+  ex: Executor,
+  report: (p: string) => void,
+  input: { batchId: string; netsMinor: number; row: Row },
+) {
+  const totals = new Map<string, number>();
+  for (const e of await rows(
+    ex,
+    sql`SELECT a.purpose, SUM(e.amount) AS total FROM ledger_transactions t
+        JOIN ledger_entries e ON e.transaction_id = t.id
+        JOIN ledger_accounts a ON a.id = e.ledger_account_id
+        WHERE t.source = ${input.batchId} AND t.type = ${SETTLEMENT_TYPE}
+        GROUP BY a.purpose`,
+  )) {
+    totals.set(String(e.purpose), num(e.total));
+  }
+  const { row } = input;
+  const expected: Record<string, number> = {
+    merchant_pending: input.netsMinor,
+    merchant_available: -input.netsMinor,
+    processor_receivable: -num(row.gross),
+    processing_fees: num(row.fee),
+    cash: num(row.net),
+  };
+  for (const [purpose, want] of Object.entries(expected)) {
+    const got = totals.get(purpose) ?? 0;
+    if (got !== want)
+      report(`settlement batch ${input.batchId}: ${purpose} moves ${got}, expected ${want}`);
+  }
+}
+
+/** Why a transaction's cause does not hold, or null when it does. */
+function causeProblem(r: Row): string | null {
+  const type = String(r.type);
+  if (type === 'charge' || type === 'transfer' || type === 'payment') {
+    if (r.amount_captured === null) return 'no such charge';
+    if (num(r.amount_captured) === 0) return 'the charge is not captured';
+    if (type !== 'charge' && r.c_dest === null) return 'the charge has no destination';
+    return null;
+  }
+  if (type === 'refund' || type === 'transfer_refund' || type === 'payment_refund') {
+    if (r.refund_status === null) return 'no such refund';
+    if (r.refund_status !== 'succeeded') return `refund is ${r.refund_status}`;
+    if (type !== 'refund' && r.rc_dest === null) return 'the refunded charge has no destination';
+    return null;
+  }
+  if (type === RELEASE_TYPE) {
+    if (r.released_status !== 'available') return 'source is not an available transaction';
+    if (num(r.released_net) !== num(r.net))
+      return `releases ${num(r.net)}, source net ${num(r.released_net)}`;
+    return null;
+  }
+  if (type === SETTLEMENT_TYPE) {
+    if (r.b_account === null) return 'no such settlement batch';
+    if (r.settlement_batch_id !== r.source || r.b_account !== r.account_id)
+      return 'posted outside its batch';
+    return null;
+  }
+  if (type === PAYOUT_PAID_TYPE || (PAYOUT_TYPES as readonly string[]).includes(type))
+    return payoutCauseProblem(r, type);
+  return 'unknown type';
+}
+
+function payoutCauseProblem(r: Row, type: string): string | null {
+  if (r.payout_status === null) return `no such payout ${r.payout_id}`;
+  if (r.p_account !== r.account_id || r.p_currency !== r.currency)
+    return 'posted on another account or currency than its payout';
+  const sign = type === 'payout' ? -1 : 1;
+  if (num(r.amount) !== sign * num(r.payout_amount))
+    return `amount ${num(r.amount)} does not match payout ${num(r.payout_amount)}`;
+  const status = String(r.payout_status);
+  if (type === 'payout_cancel' && status !== 'canceled') return `payout is ${status}`;
+  if (type === 'payout_failure' && status !== 'failed') return `payout is ${status}`;
+  if (type === PAYOUT_PAID_TYPE && status !== 'paid' && status !== 'failed')
+    return `payout is ${status}`;
+  return null;
+}
+
+/**
+ * (4) no posting lacks its cause. Read page by page (keyset on id) so a
+ * large ledger does not have to fit in memory.
+ */
+async function checkPostingsHaveCauses(ex: Executor, report: (p: string) => void) {
+  let after = '';
+  for (;;) {
+    const page = await rows(
+      ex,
+      sql`SELECT t.id, t.type, t.source, t.net, t.amount, t.currency, t.account_id,
+            t.settlement_batch_id, t.payout_id,
+            c.amount_captured, c.transfer_destination AS c_dest,
+            rf.status AS refund_status, rc.transfer_destination AS rc_dest,
+            s.status AS released_status, s.net AS released_net, b.account_id AS b_account,
+            p.status AS payout_status, p.amount AS payout_amount, p.account_id AS p_account,
+            p.currency AS p_currency
+          FROM ledger_transactions t
+          LEFT JOIN charges c ON t.type IN ('charge', 'transfer', 'payment') AND c.id = t.source
+          LEFT JOIN refunds rf ON t.type IN ('refund', 'transfer_refund', 'payment_refund') AND rf.id = t.source
+          LEFT JOIN charges rc ON rc.id = rf.charge_id
+          LEFT JOIN ledger_transactions s ON t.type = ${RELEASE_TYPE} AND s.id = t.source
+          LEFT JOIN settlement_batches b ON t.type = ${SETTLEMENT_TYPE} AND b.id = t.source
+          LEFT JOIN payouts p ON p.id = t.payout_id
+          WHERE t.id > ${after} ORDER BY t.id LIMIT ${LIMITS.ledgerVerifyPageRows}`,
+    );
+    for (const r of page) {
+      const problem = causeProblem(r);
+      if (problem) report(`transaction ${r.id} (${r.type}) from ${r.source}: ${problem}`);
+    }
+    const last = page.at(-1);
+    if (!last || page.length < LIMITS.ledgerVerifyPageRows) return;
+    after = String(last.id);
+  }
+}
+
+/** (5) settled types are available exactly when a batch (or, before batches, a release) made them so. */
+async function checkReleased(ex: Executor, report: (p: string) => void) {
+  for (const r of await rows(
+    ex,
+    sql`SELECT t.id, t.status, t.settlement_batch_id FROM ledger_transactions t
+        LEFT JOIN settlement_batches b ON b.id = t.settlement_batch_id
+        WHERE t.type IN (${sql.join([...SETTLED_TYPES])}) AND (
+          (t.status = 'pending' AND t.settlement_batch_id IS NOT NULL)
+          OR (t.settlement_batch_id IS NOT NULL AND b.id IS NULL)
+          OR (t.status = 'available' AND t.settlement_batch_id IS NULL AND NOT EXISTS (
+            SELECT 1 FROM ledger_transactions s WHERE s.source = t.id AND s.type = ${RELEASE_TYPE})))`,
+  )) {
+    if (r.status === 'pending') report(`transaction ${r.id} is pending but in a batch`);
+    else if (r.settlement_batch_id !== null)
+      report(`transaction ${r.id} names a missing batch ${r.settlement_batch_id}`);
+    else report(`transaction ${r.id} is available but was never settled`);
+  }
+  const born = [...PAYOUT_TYPES, PAYOUT_PAID_TYPE, SETTLEMENT_TYPE];
+  for (const r of await rows(
+    ex,
+    sql`SELECT id, type FROM ledger_transactions
+        WHERE type IN (${sql.join(born)}) AND status <> 'available'`,
+  )) {
+    report(`transaction ${r.id} (${r.type}) is not available`);
   }
 }
 
@@ -166,7 +430,11 @@ export async function verifyLedger(ex: Executor): Promise<VerifyReport> {
   await checkTransactions(ex, report);
   await checkBalances(ex, report);
   await checkCausesPosted(ex, report);
+  await checkSplits(ex, report);
+  await checkPayouts(ex, report);
+  await checkBatches(ex, report);
   await checkPostingsHaveCauses(ex, report);
+  await checkReleased(ex, report);
   const count = async (table: 'ledger_transactions' | 'ledger_entries' | 'ledger_accounts') =>
     num(
       (
