@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { isValidBIC, isValidIBAN } from 'ibantools';
 import { z } from 'zod';
 import { LIMITS } from './lib/limits.ts';
 
@@ -68,6 +69,13 @@ const EnvSchema = z.object({
     .min(0)
     .max(LIMITS.ledgerAvailableDelaySecondsMax)
     .default(LIMITS.ledgerAvailableDelaySecondsDefault),
+  // Ledger: how often the engine settles due funds in batches in the background.
+  PAYRAIL_SETTLEMENT_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(LIMITS.ledgerSettlementIntervalMsMin)
+    .max(LIMITS.ledgerSettlementIntervalMsMax)
+    .default(LIMITS.ledgerReleaseIntervalMs),
   // Notifications: SMTP for email, a Twilio-compatible HTTP API for SMS. Either
   // channel left unset means its notifications are logged as skipped.
   PAYRAIL_SMTP_URL: z
@@ -89,6 +97,18 @@ const EnvSchema = z.object({
     .max(3_600_000)
     .default(30_000),
   PAYRAIL_NOTIFICATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  // Payouts: the operator's own bank account that pain.001 files debit (docs/payouts.md).
+  PAYRAIL_DEBTOR_NAME: z.string().min(1).max(LIMITS.payoutNameLengthMax).optional(),
+  PAYRAIL_DEBTOR_IBAN: z
+    .string()
+    .transform((v) => v.replace(/\s+/g, '').toUpperCase())
+    .refine((v) => isValidIBAN(v), 'must be a valid IBAN')
+    .optional(),
+  PAYRAIL_DEBTOR_BIC: z
+    .string()
+    .transform((v) => v.trim().toUpperCase())
+    .refine((v) => isValidBIC(v), 'must be a valid BIC')
+    .optional(),
 });
 
 export interface Config {
@@ -115,6 +135,8 @@ export interface Config {
   maxInflight: number;
   /** Ledger: how long after a balance transaction its funds become available. */
   fundsAvailableAfterSeconds: number;
+  /** Ledger: interval of the background settlement job (src/ledger/settle.ts). */
+  settlementIntervalMs: number;
   /** Notifications (docs/notifications.md): SMTP and SMS provider settings. */
   smtpUrl: string | undefined;
   smtpFrom: string | undefined;
@@ -124,6 +146,10 @@ export interface Config {
   smsFrom: string | undefined;
   notificationRetryBaseMs: number;
   notificationTimeoutMs: number;
+  /** Payouts: the debtor (operator) account of pain.001 files; each unset until configured. */
+  debtorName: string | undefined;
+  debtorIban: string | undefined;
+  debtorBic: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -159,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     breakerHalfOpenAfterMs: e.PAYRAIL_BREAKER_HALF_OPEN_MS,
     maxInflight: e.PAYRAIL_MAX_INFLIGHT,
     fundsAvailableAfterSeconds: e.PAYRAIL_FUNDS_AVAILABLE_AFTER_SECONDS,
+    settlementIntervalMs: e.PAYRAIL_SETTLEMENT_INTERVAL_MS,
     smtpUrl: e.PAYRAIL_SMTP_URL,
     smtpFrom: e.PAYRAIL_SMTP_FROM,
     smsUrl: e.PAYRAIL_SMS_URL,
@@ -167,6 +194,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smsFrom: e.PAYRAIL_SMS_FROM,
     notificationRetryBaseMs: e.PAYRAIL_NOTIFICATION_RETRY_BASE_MS,
     notificationTimeoutMs: e.PAYRAIL_NOTIFICATION_TIMEOUT_MS,
+    debtorName: e.PAYRAIL_DEBTOR_NAME,
+    debtorIban: e.PAYRAIL_DEBTOR_IBAN,
+    debtorBic: e.PAYRAIL_DEBTOR_BIC,
   };
 }
 

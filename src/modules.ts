@@ -4,15 +4,23 @@ import type { CustomersService } from './customers/service.ts';
 import type { Db } from './db/database.ts';
 import type { InstanceRegistry } from './db/instances.ts';
 import type { EventsService } from './events/service.ts';
+import { createMappingService } from './exports/mappings.ts';
+import { registerExportRoutes } from './exports/routes.ts';
+import { registerFxRoutes } from './fx/routes.ts';
+import { createFxService } from './fx/service.ts';
 import type { IdempotencyStore } from './http/idempotency.ts';
 import type { RouteDeps } from './http/route.ts';
 import { createIncidentsModule } from './incidents/module.ts';
+import { createSettlementTimer } from './ledger/settle.ts';
 import type { Clock } from './lib/clock.ts';
 import type { EnvelopeCipher } from './lib/crypto.ts';
 import { LIMITS } from './lib/limits.ts';
 import type { Logger } from './lib/logger.ts';
 import { createMetrics, registerMetrics } from './metrics.ts';
 import { createPaymentsModule } from './payments/module.ts';
+import { createPayoutsModule } from './payouts/module.ts';
+import { registerReconciliationRoutes } from './reconciliation/routes.ts';
+import { createReconciliationService } from './reconciliation/service.ts';
 import { createRoutingAdmin } from './routing/admin.ts';
 import { createHealthMonitor } from './routing/health.ts';
 import { createProbes } from './routing/probes.ts';
@@ -69,6 +77,23 @@ export function wireModules(deps: ModuleDeps) {
   const stopListening = health.onChange((change) => void incidents.onHealthChange(change));
   const metrics = createMetrics(health);
   const payments = createPaymentsModule({ ...deps, vault, routing, health, metrics });
+  // Due funds move pending → available in settlement batches, in the background too.
+  const settlementTimer = createSettlementTimer({
+    settle: (input) => payments.ledger.settle(input),
+    clock: deps.clock,
+    logger: deps.logger,
+    intervalMs: deps.config.settlementIntervalMs,
+  });
+  createPayoutsModule(deps);
+  // Reconciliation of processor reports and bank statements (docs/reconciliation.md).
+  registerReconciliationRoutes(deps.app, {
+    ...deps.routeDeps,
+    reconciliation: createReconciliationService({
+      db: deps.db,
+      clock: deps.clock,
+      events: deps.events,
+    }),
+  });
   const probes = createProbes({
     routing,
     health,
@@ -77,9 +102,18 @@ export function wireModules(deps: ModuleDeps) {
     options: { intervalMs: deps.config.probeIntervalMs, timeoutMs: LIMITS.probeTimeoutMs },
   });
   registerMetrics(deps.app, metrics);
+  // FX rates and accounting exports (docs/fx.md, docs/exports.md).
+  const fxDeps = { db: deps.db, clock: deps.clock };
+  registerFxRoutes(deps.app, { ...deps.routeDeps, fx: createFxService(fxDeps) });
+  registerExportRoutes(deps.app, {
+    ...deps.routeDeps,
+    db: deps.db,
+    mappings: createMappingService(fxDeps),
+  });
   return {
     recover: async () => {
       await payments.recover();
+      settlementTimer.start();
       probes.start();
     },
     probes,
@@ -87,6 +121,7 @@ export function wireModules(deps: ModuleDeps) {
     close: async () => {
       stopListening();
       await probes.close();
+      await settlementTimer.close();
       await payments.close();
       await incidents.close();
       health.close();

@@ -24,6 +24,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
 /** POST routes where every parameter is optional: an empty body creates an object. */
 const MAY_CREATE_WITH_ANY_BODY = new Set([
   'POST /v1/customers',
+  'POST /v1/accounts',
   'POST /v1/routing',
   'POST /v1/notification_settings',
 ]);

@@ -13,7 +13,19 @@ const USAGE = `usage:
   payrail accounts create [--name NAME]          make a merchant account with a test secret key
   payrail psp-sim --port 9101 --name sim-a [--host H] [--data-dir DIR]
                                                  start the standalone processor simulator
-  payrail ledger verify | release                check the books (exit 1 on a problem) / release due funds`;
+  payrail ledger verify | settle                 check the books (exit 1 on a problem) / settle due funds (alias: release)
+  payrail ledger export --format generic|quickbooks|xero --from D --to D [--account acct_] [--live] [--out FILE]
+                                                 journal CSV of a date range (docs/exports.md)
+  payrail fx load FILE.csv [--account acct_] [--live]
+                                                 load FX rates from a CSV file (docs/fx.md)
+  payrail payouts export --format pain.001 [--account acct_] [--live] [--out FILE] [--debtor-name N --debtor-iban I --debtor-bic B]
+                                                 pending payouts as a pain.001 file, now in_transit (docs/payouts.md)
+  payrail payouts mark po_... --paid | --failed CODE [--message M]
+                                                 record what the bank did with a payout
+  payrail reconcile import --type T --file F [--connector conn_] [--account acct_] [--live]
+                                                 import a Stripe/Adyen settlement report or camt.053 statement
+  payrail reconcile list | show recon_... | resolve rcl_... --note N
+                                                 reconciliations and their exceptions (docs/reconciliation.md)`;
 
 async function withAccounts<T>(
   fn: (accounts: ReturnType<typeof createAccountsService>) => Promise<T>,
@@ -34,6 +46,22 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'psp-sim') {
     const { runPspSimCli } = await import('../psp-sim/cli.ts');
     return runPspSimCli(argv.slice(1));
+  }
+  if (command === 'ledger' && sub === 'export') {
+    const { runExportCli } = await import('../exports/cli.ts');
+    return runExportCli(argv.slice(2));
+  }
+  if (command === 'payouts') {
+    const { runPayoutsCli } = await import('../payouts/cli.ts');
+    return runPayoutsCli(argv.slice(1));
+  }
+  if (command === 'reconcile') {
+    const { runReconcileCli } = await import('../reconciliation/cli.ts');
+    return runReconcileCli(argv.slice(1));
+  }
+  if (command === 'fx') {
+    const { runFxCli } = await import('../fx/cli.ts');
+    return runFxCli(argv.slice(1));
   }
   if (command === 'ledger') {
     const { runLedgerCli } = await import('../ledger/cli.ts');

@@ -316,6 +316,9 @@ export interface Database {
   settlement_batches: SettlementBatchesTable;
   external_accounts: ExternalAccountsTable;
   payouts: PayoutsTable;
+  ledger_account_mappings: LedgerAccountMappingsTable;
+  reconciliations: ReconciliationsTable;
+  reconciliation_lines: ReconciliationLinesTable;
 }
 
 // --- ledger (0004_ledger) ---
@@ -341,7 +344,7 @@ export interface LedgerTransactionsTable {
   id: string;
   account_id: string;
   livemode: Bool;
-  /** charge | refund | funds_release (internal: pending → available). */
+  /** See src/ledger/service.ts BALANCE_TRANSACTION_TYPES; internal: settlement, payout_paid, funds_release. */
   type: string;
   /** The cause: ch_, re_, or the txn_ a release makes available. */
   source: string;
@@ -568,4 +571,87 @@ export interface PayoutsTable {
   metadata: string;
   version: number;
   created: number;
+}
+
+// --- reconciliation (0007_reconciliation) ---
+
+/** One imported settlement report or bank statement; unique per account, mode and sha256. */
+export interface ReconciliationsTable {
+  id: string;
+  account_id: string;
+  livemode: Bool;
+  /** stripe_balance_change | adyen_settlement_details | camt053 */
+  type: string;
+  /** The conn_ the report comes from (null: not given). */
+  connector_id: string | null;
+  file_name: string | null;
+  sha256: string;
+  size_bytes: number;
+  status: 'completed';
+  /** The report lines' time range (unix seconds), used to find ledger transactions it missed. */
+  period_start: number | null;
+  period_end: number | null;
+  lines_count: number;
+  /** JSON: counts per status and totals per currency at import time. */
+  summary: string;
+  created: number;
+}
+
+/** One line of a report (kind `report`) or a ledger transaction the report missed (kind `ledger`). */
+export interface ReconciliationLinesTable {
+  id: string;
+  reconciliation_id: string;
+  account_id: string;
+  livemode: Bool;
+  kind: 'report' | 'ledger';
+  /** The line in the file (CSV line, or the entry's number in a camt.053); null for ledger lines. */
+  line_number: number | null;
+  /** charge | refund | payout | fee | chargeback | bank_credit | bank_debit | other */
+  category: string;
+  reference: string | null;
+  currency: string;
+  /** Gross in minor units, signed as the report signs it (money in positive). */
+  amount: number;
+  fee: number | null;
+  net: number | null;
+  occurred_at: number | null;
+  description: string | null;
+  /** JSON: the parsed fields of the line, for the operator. */
+  fields: string;
+  /** matched | amount_mismatch | fee_mismatch | unmatched_report | unmatched_ledger */
+  status: string;
+  /** ledger_transaction | settlement_batch | payout */
+  match_type: string | null;
+  match_id: string | null;
+  /** Report minus ledger, in minor units. */
+  amount_difference: number | null;
+  fee_difference: number | null;
+  /** What the import did: payout_paid | payout_failed. */
+  action: string | null;
+  /** Why the line matched or not, in words. */
+  note: string | null;
+  resolved_at: number | null;
+  /** The api key id (key_...) or `cli`. */
+  resolved_by: string | null;
+  resolution_note: string | null;
+  created: number;
+}
+
+// --- accounting exports (0008_exports) ---
+
+/** A ledger account purpose (and optionally connector) mapped to the merchant's chart of accounts. */
+export interface LedgerAccountMappingsTable {
+  id: string;
+  account_id: string;
+  livemode: Bool;
+  /** See src/ledger/accounts.ts LedgerPurpose. */
+  purpose: string;
+  /** '' for every connector; a conn_ id (or `sandbox`) for that connector only. */
+  connector_id: string;
+  /** QuickBooks Online account name ("Parent:Sub" for a sub-account). */
+  quickbooks_account: string | null;
+  /** Xero account code (e.g. "610"). */
+  xero_account_code: string | null;
+  created: number;
+  updated: number;
 }

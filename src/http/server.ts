@@ -11,6 +11,7 @@ import { ApiError } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
 import { LIMITS } from '../lib/limits.ts';
 import type { Logger } from '../lib/logger.ts';
+import { parseUpload, UPLOAD_CONTENT_TYPES } from '../reconciliation/upload.ts';
 import { registerShedding, type SheddingOptions } from './shedding.ts';
 
 // The HTTP server: Stripe's wire conventions (form bodies with bracket
@@ -176,6 +177,13 @@ export function buildServer(deps: {
       done(error as Error, undefined);
     }
   });
+  // Report files (reconciliation imports): streamed with their own size limit.
+  app.addContentTypeParser(UPLOAD_CONTENT_TYPES, (req, payload, done) => {
+    parseUpload(req, payload).then(
+      (body) => done(null, body),
+      (error: Error) => done(error, undefined),
+    );
+  });
   app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
     if ((body as string).length === 0) return done(null, {});
     done(
@@ -212,9 +220,30 @@ export function buildServer(deps: {
         'This API call cannot be made with a publishable API key. Please use a secret API key.',
       );
     }
-    request.scope = { accountId: identity.accountId, livemode: identity.livemode };
+    const scope = { accountId: identity.accountId, livemode: identity.livemode };
+    request.scope = scope;
     request.keyKind = identity.kind;
+    const onBehalf = request.headers['stripe-account'];
+    if (onBehalf !== undefined) request.scope = await actingScope(request, scope, onBehalf);
   });
+
+  /** Stripe-Account: a platform reads in one of its connected accounts' scope (docs/connect.md). */
+  async function actingScope(
+    request: FastifyRequest,
+    scope: { accountId: string; livemode: boolean },
+    header: string | string[],
+  ) {
+    if (typeof header !== 'string' || request.method !== 'GET') {
+      // Writes stay in the key's own account: silently ignoring the header
+      // there would put money movements in the wrong books.
+      throw new ApiError(
+        'parameter_invalid',
+        'The Stripe-Account header is honored on GET requests only, once per request.',
+        { param: 'Stripe-Account' },
+      );
+    }
+    return deps.accounts.connect.actingScope(scope, header.trim());
+  }
 
   app.addHook('preValidation', async (request) => {
     const error = queryError(request.query);

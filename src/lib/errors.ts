@@ -88,6 +88,20 @@ export const ERROR_CATALOGUE = {
   // Incidents (appended).
   incident_already_resolved: { status: 400, type: 'invalid_request_error' },
   incident_updates_limit: { status: 400, type: 'invalid_request_error' },
+  // Payouts (appended).
+  invalid_bic: { status: 400, type: 'invalid_request_error' },
+  bank_account_exists: { status: 400, type: 'invalid_request_error' },
+  balance_insufficient: { status: 400, type: 'invalid_request_error' },
+  payout_not_cancelable: { status: 400, type: 'invalid_request_error' },
+  // Connect (appended).
+  account_invalid: { status: 403, type: 'permission_error' },
+  // FX rates and accounting exports (appended).
+  fx_rate_conflict: { status: 400, type: 'invalid_request_error' },
+  export_too_large: { status: 400, type: 'invalid_request_error' },
+  account_mapping_limit_reached: { status: 400, type: 'invalid_request_error' },
+  // Reconciliation (appended).
+  reconciliation_file_invalid: { status: 400, type: 'invalid_request_error' },
+  reconciliation_line_unexpected_state: { status: 400, type: 'invalid_request_error' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

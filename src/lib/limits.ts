@@ -209,4 +209,62 @@ export const LIMITS = {
   inflightDefault: 512,
   /** SQLite: prepared statements kept per process (the engine issues a few hundred distinct ones). */
   sqliteStatementCacheMax: 2000,
+  // --- payouts (bank accounts, payouts, pain.001 export) ---
+  /** Bank accounts (external accounts, deleted ones not counted) per account and mode. */
+  payoutBankAccountsMax: 20,
+  /** Account holder and debtor names (ISO 20022 Max70Text). */
+  payoutNameLengthMax: 70,
+  /** Stripe's payout statement_descriptor limit. */
+  payoutStatementDescriptorMax: 22,
+  /** Payouts arrive this long after the UTC day they were made (Stripe: ~2 business days). */
+  payoutArrivalDelaySeconds: 2 * 86_400,
+  /** pain.001: payouts carried by one file; the rest wait for the next export. */
+  payoutExportBatchMax: 5000,
+  /** pain.001 text limits: identifiers (Max35Text), unstructured remittance (Max140Text). */
+  pain001IdLengthMax: 35,
+  pain001RemittanceLengthMax: 140,
+  // --- connected accounts and splits (Connect) ---
+  /** Connected accounts one platform may create. */
+  connectedAccountsPerPlatformMax: 10_000,
+  /** A connected account's business_profile[name]. */
+  connectedBusinessNameLengthMax: 256,
+  // --- FX rates and accounting exports (H5) ---
+  /** FX rates: digits before and after the decimal point ("1234567.123456789012"). */
+  fxRateIntegerDigitsMax: 7,
+  fxRateDecimalsMax: 12,
+  /** An inverse rate (1/rate of the stored opposite pair) keeps this many significant digits. */
+  fxInverseSignificantDigits: 12,
+  /** `payrail fx load`: lines and bytes of one file (loaded in one transaction). */
+  fxLoadLinesMax: 100_000,
+  fxLoadFileBytesMax: 10 * 1024 * 1024,
+  /** Ledger entries in one journal export; a larger range is refused. */
+  exportEntriesMax: 100_000,
+  /** Xero imports at most 300 lines per manual-journal file. */
+  exportXeroLinesMax: 300,
+  /** Chart-of-accounts mappings per account and mode. */
+  accountMappingsMax: 500,
+  quickbooksAccountNameLengthMax: 100,
+  xeroAccountCodeLengthMax: 10,
+  xeroTaxRateLengthMax: 100,
+  // --- reconciliation (settlement reports, bank statements) ---
+  /** Largest uploaded report or statement file, in bytes. */
+  reconciliationFileBytesMax: 10 * 1024 * 1024,
+  /** Lines (CSV rows, statement entries) accepted in one file. */
+  reconciliationLinesMax: 50_000,
+  /** Ledger transactions looked at for the "missed by the report" side of one import. */
+  reconciliationLedgerScanMax: 50_000,
+  /** Longest note an operator gives when resolving an exception. */
+  reconciliationNoteLengthMax: 1000,
+  /** Bank credits and payouts match a settlement batch booked within this many days. */
+  reconciliationDateToleranceDays: 3,
+  /** Rows per INSERT and ids per IN (...) list. */
+  reconciliationBatchRows: 200,
+  // --- ledger: settlement batches ---
+  /** Settlement passes (each up to ledgerReleaseBatchMax transactions) per background tick. */
+  ledgerSettlePassesMax: 20,
+  /** Bounds of PAYRAIL_SETTLEMENT_INTERVAL_MS (default ledgerReleaseIntervalMs). */
+  ledgerSettlementIntervalMsMin: 100,
+  ledgerSettlementIntervalMsMax: 24 * 3600 * 1000,
+  /** Ledger transactions read per page when `ledger verify` checks each one's cause. */
+  ledgerVerifyPageRows: 5000,
 } as const;

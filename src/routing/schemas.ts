@@ -143,6 +143,18 @@ const updatable = {
   currencies: currenciesField.optional(),
   payment_method_types: paymentMethodTypesField.optional(),
   fees: feesField.optional(),
+  /** The currency the processor pays out in (FX, docs/fx.md); "" unsets it (the presentment currency). */
+  settlement_currency: z
+    .any()
+    .transform((value: unknown, ctx): string | null => {
+      if (value === '') return null;
+      const parsed = currencyField().safeParse(value);
+      if (parsed.success) return parsed.data;
+      ctx.issues.push(issue('invalid_currency', `Invalid currency: ${String(value)}`, value));
+      return z.NEVER;
+    })
+    .meta({ type: 'string', description: 'ISO 4217 code, or "" to unset' })
+    .optional(),
   timeout_ms: intField({
     min: LIMITS.connectorTimeoutMsMin,
     max: LIMITS.connectorTimeoutMsMax,

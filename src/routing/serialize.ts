@@ -34,6 +34,8 @@ export interface ApiConnector {
   status: 'active' | 'disabled';
   base_url: string | null;
   currencies: string[] | null;
+  /** FX: the currency this processor pays out in; null: the presentment currency. */
+  settlement_currency: string | null;
   payment_method_types: string[];
   fees: { percent: string; fixed: number };
   timeout_ms: number;
@@ -53,6 +55,7 @@ export function serializeConnector(row: ConnectorAccountsTable): ApiConnector {
     status: row.status,
     base_url: row.base_url,
     currencies: fromJson<string[]>(row.currencies),
+    settlement_currency: row.settlement_currency ?? null,
     payment_method_types: fromJson<string[]>(row.payment_method_types) ?? [],
     fees: { percent: ppmToPercent(row.fee_rate_ppm), fixed: row.fee_fixed },
     timeout_ms: row.timeout_ms,
