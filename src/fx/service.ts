@@ -62,7 +62,19 @@ export function createFxService(deps: { db: Db; clock: Clock }) {
       source,
       created: unixSeconds(clock),
     };
-    await tx.insertInto('fx_rates').values(row).execute();
+    // A concurrent request may insert the same key between the read and this
+    // insert: then answer from its row instead of failing on the unique index.
+    const inserted = await tx
+      .insertInto('fx_rates')
+      .values(row)
+      .onConflict((oc) =>
+        oc
+          .columns(['account_id', 'livemode', 'base_currency', 'quote_currency', 'effective_from'])
+          .doNothing(),
+      )
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0)
+      return putRate(tx, scope, input, source);
     return { kind: 'inserted', row };
   }
 
