@@ -20,6 +20,8 @@ import { notificationsMigration } from './migrations/0005_notifications.ts';
 import { financeMigration } from './migrations/0006_finance.ts';
 import { reconciliationMigration } from './migrations/0007_reconciliation.ts';
 import { exportsMigration } from './migrations/0008_exports.ts';
+import { disputesMigration } from './migrations/0009_disputes.ts';
+import { financeFixesMigration } from './migrations/0010_finance_fixes.ts';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -113,6 +115,8 @@ export async function migrate(handle: DatabaseHandle): Promise<void> {
     '0006_finance': financeMigration(),
     '0007_reconciliation': reconciliationMigration(),
     '0008_exports': exportsMigration(),
+    '0009_disputes': disputesMigration(),
+    '0010_finance_fixes': financeFixesMigration(),
   };
   const migrator = new Migrator({
     db: handle.db,
