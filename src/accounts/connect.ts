@@ -1,5 +1,5 @@
 import type { OpContext, Scope } from '../db/context.ts';
-import { type Db, type Executor, toJson } from '../db/database.ts';
+import { type Db, type Executor, type Tx, toJson } from '../db/database.ts';
 import type { AccountsTable } from '../db/schema.ts';
 import { paginate } from '../http/pagination.ts';
 import { mergeMetadata } from '../http/validation.ts';
@@ -40,6 +40,7 @@ export function createConnectService(db: Db, clock: Clock) {
       });
     }
     return db.transaction().execute(async (tx) => {
+      await lockPlatform(tx, ctx.scope.accountId);
       const platform = await tx
         .selectFrom('accounts')
         .selectAll()
@@ -62,6 +63,22 @@ export function createConnectService(db: Db, clock: Clock) {
     });
   }
 
+  /**
+   * Holds the platform row's lock until commit, so concurrent creates for one
+   * platform count one after the other and cannot together pass the limit.
+   * A no-op UPDATE takes the row lock on PostgreSQL (the count that follows
+   * then sees every create committed before it) and is a plain write on
+   * SQLite, which runs write transactions one at a time; this service does
+   * not know which database it runs on, and needs not.
+   */
+  async function lockPlatform(tx: Tx, platformId: string): Promise<void> {
+    await tx
+      .updateTable('accounts')
+      .set((eb) => ({ platform_account_id: eb.ref('platform_account_id') }))
+      .where('id', '=', platformId)
+      .execute();
+  }
+
   async function checkCount(ex: Executor, platformId: string): Promise<void> {
     const { n } = await ex
       .selectFrom('accounts')
@@ -72,6 +89,7 @@ export function createConnectService(db: Db, clock: Clock) {
       throw new ApiError(
         'parameter_invalid',
         `This platform already has ${LIMITS.connectedAccountsPerPlatformMax} connected accounts.`,
+        { param: 'account' },
       );
     }
   }

@@ -3,6 +3,7 @@ import { livemodeFlag } from '../db/context.ts';
 import type { Db, Executor } from '../db/database.ts';
 import type { LedgerAccountMappingsTable } from '../db/schema.ts';
 import { paginate } from '../http/pagination.ts';
+import type { LedgerPurpose } from '../ledger/accounts.ts';
 import { type Clock, unixSeconds } from '../lib/clock.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
@@ -14,7 +15,8 @@ import type { MappingListInput, MappingPutInput } from './schemas.ts';
 // exports to. An entry uses, in order: the mapping for its purpose and
 // connector, the mapping for its purpose on any connector, the default below.
 
-const PURPOSE_LABELS: Record<string, { name: string; xeroCode: string }> = {
+// Typed by purpose, so a new ledger purpose cannot be left without its label.
+const PURPOSE_LABELS: Record<LedgerPurpose, { name: string; xeroCode: string }> = {
   processor_receivable: { name: 'Processor receivable', xeroCode: 'PR-RECV' },
   processing_fees: { name: 'Processing fees', xeroCode: 'PR-FEES' },
   merchant_pending: { name: 'Merchant balance (pending)', xeroCode: 'PR-PEND' },
@@ -25,23 +27,23 @@ const PURPOSE_LABELS: Record<string, { name: string; xeroCode: string }> = {
   fx_conversion: { name: 'FX conversion', xeroCode: 'PR-FX' },
   cash: { name: 'Cash', xeroCode: 'PR-CASH' },
   transfers: { name: 'Transfers', xeroCode: 'PR-XFER' },
+  extra_charges: { name: 'Extra charges to reverse', xeroCode: 'PR-EXTRA' },
 };
+const labelOf = (purpose: string) =>
+  (PURPOSE_LABELS as Record<string, { name: string; xeroCode: string } | undefined>)[purpose];
 
 /**
  * "Payrail - Processor receivable (conn_x)" and friends, for an unmapped
  * account. Only receivables are book accounts per connector, so only they name it.
  */
 export function defaultQuickbooksAccount(purpose: string, connectorId: string | null): string {
-  const label = PURPOSE_LABELS[purpose]?.name ?? purpose;
+  const label = labelOf(purpose)?.name ?? purpose;
   const perConnector = purpose === 'processor_receivable' && connectorId;
   return `Payrail - ${label}${perConnector ? ` (${connectorId})` : ''}`;
 }
 
 export function defaultXeroCode(purpose: string): string {
-  return (PURPOSE_LABELS[purpose]?.xeroCode ?? `PR-${purpose}`).slice(
-    0,
-    LIMITS.xeroAccountCodeLengthMax,
-  );
+  return (labelOf(purpose)?.xeroCode ?? `PR-${purpose}`).slice(0, LIMITS.xeroAccountCodeLengthMax);
 }
 
 export interface ChartResolver {

@@ -5,6 +5,11 @@ import type { InstanceRegistry } from '../db/instances.ts';
 import { PROCESS_INSTANCE_ID } from '../db/instances.ts';
 import type { PaymentAttemptsTable } from '../db/schema.ts';
 import type { IdempotencyStore, StoredResponse } from '../http/idempotency.ts';
+import {
+  EXTRA_CAPTURE_TYPE,
+  postExtraCapture,
+  postExtraCaptureReversal,
+} from '../ledger/extra-charges.ts';
 import { assert } from '../lib/assert.ts';
 import type { Clock } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
@@ -85,6 +90,9 @@ function reverseAttempt(settled: PaymentAttemptsTable, nowMs: number): PaymentAt
     reverses_attempt_id: settled.id,
   };
 }
+
+/** Whether a succeeded authorize captured the money too (else it is an authorization to void). */
+const capturesOnAuthorize = (captureMethod: string) => captureMethod !== 'manual';
 
 const scopeOf = (a: PaymentAttemptsTable): Scope => ({
   accountId: a.account_id,
@@ -180,6 +188,15 @@ export function createRecovery(deps: RecoveryDeps) {
       const row = reverseAttempt(settled, clock.nowMs());
       await insertAttempt(tx, row);
       await setResolution(tx, a.id, `charged; extra charge reversed by ${row.id}`);
+      // Captured money now sits at the processor until the refund succeeds: book it.
+      // An authorization only (manual capture) moved no money; its void posts nothing.
+      if (capturesOnAuthorize(intent.capture_method)) {
+        await postExtraCapture(tx, {
+          extra: settled,
+          reverseAttemptId: row.id,
+          nowMs: clock.nowMs(),
+        });
+      }
       return row;
     });
     if (reverse) await executeReverse(reverse);
@@ -232,9 +249,34 @@ export function createRecovery(deps: RecoveryDeps) {
       );
     const final = outcome;
     await db.transaction().execute(async (tx) => {
-      await settleAttempt(tx, r, final, { latencyMs: null, nowMs: clock.nowMs() });
+      const settled = await settleAttempt(tx, r, final, { latencyMs: null, nowMs: clock.nowMs() });
+      if (settled.status === 'succeeded' && capturesOnAuthorize(intent.capture_method))
+        await postRefundedExtra(tx, { reversed, reverse: settled });
     });
     return final.status !== 'unknown';
+  }
+
+  /**
+   * The refund of an extra capture succeeded: the processor no longer holds
+   * it. A reversal recorded before extra captures were booked has no
+   * `extra_capture` yet; it gets one here, so the pair still nets to zero.
+   */
+  async function postRefundedExtra(
+    tx: Tx,
+    input: { reversed: PaymentAttemptsTable; reverse: PaymentAttemptsTable },
+  ): Promise<void> {
+    const nowMs = clock.nowMs();
+    const booked = await tx
+      .selectFrom('ledger_transactions')
+      .select('id')
+      .where('source', '=', input.reversed.id)
+      .where('type', '=', EXTRA_CAPTURE_TYPE)
+      .executeTakeFirst();
+    if (!booked) {
+      const reverseAttemptId = input.reverse.id;
+      await postExtraCapture(tx, { extra: input.reversed, reverseAttemptId, nowMs });
+    }
+    await postExtraCaptureReversal(tx, { reverse: input.reverse, nowMs });
   }
 
   async function recoverAttempt(a: PaymentAttemptsTable): Promise<boolean> {

@@ -83,13 +83,62 @@ export function checkBankDetails(input: BankAccountCreateInput['external_account
   return { iban, country, currency: currency.code, bic } satisfies CheckedBankDetails;
 }
 
+/** The unique partial index of migration 0010: one default per (account, mode, currency). */
+const ONE_DEFAULT_INDEX = 'external_accounts_one_default';
+
+function isSecondDefault(error: unknown): boolean {
+  const e = error as { code?: string; constraint?: string; message?: string } | null;
+  if (e?.code === '23505') return e.constraint === ONE_DEFAULT_INDEX;
+  // SQLite names the columns, not the index; only that index is unique on these.
+  return (
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' &&
+    (e.message ?? '').includes('external_accounts.account_id')
+  );
+}
+
 export function createBankAccounts(deps: {
   db: Db;
   clock: Clock;
   cipher: EnvelopeCipher;
   events: EventsService;
+  postgres: boolean;
 }) {
   const { db, clock, cipher, events } = deps;
+
+  /**
+   * Serializes the writes to one account's bank accounts: on PostgreSQL the
+   * account row is locked until commit, so a concurrent create or update
+   * waits here and then sees this one's rows (read committed takes a new
+   * snapshot per statement): the last one to commit is the default, like
+   * Stripe's. SQLite runs write transactions one at a time anyway.
+   */
+  async function lockAccount(tx: Tx, scope: Scope): Promise<void> {
+    let query = tx.selectFrom('accounts').select('id').where('id', '=', scope.accountId);
+    if (deps.postgres) query = query.forUpdate();
+    await query.executeTakeFirst();
+  }
+
+  /**
+   * Runs one write transaction. The lock above makes a second default
+   * impossible through this service; should the unique index still refuse
+   * one (a writer that bypassed the lock), the caller gets Stripe's
+   * "retry" answer instead of a 500, and nothing is written.
+   */
+  async function write<T>(scope: Scope, work: (tx: Tx) => Promise<T>): Promise<T> {
+    try {
+      return await db.transaction().execute(async (tx) => {
+        await lockAccount(tx, scope);
+        return work(tx);
+      });
+    } catch (error) {
+      if (!isSecondDefault(error)) throw error;
+      throw new ApiError(
+        'lock_timeout',
+        'Another request changed the default bank account of this currency at the same time; retry the request.',
+        { param: 'default_for_currency' },
+      );
+    }
+  }
 
   /** Only the caller's own account has external accounts here (no Connect yet). */
   function requireOwnAccount(scope: Scope, accountId: string): void {
@@ -170,7 +219,7 @@ export function createBankAccounts(deps: {
   ): Promise<ApiBankAccount> {
     requireOwnAccount(ctx.scope, accountId);
     const details = checkBankDetails(input.external_account);
-    return db.transaction().execute(async (tx) => {
+    return write(ctx.scope, async (tx) => {
       const existing = await live(tx, ctx.scope);
       if (existing.length >= LIMITS.payoutBankAccountsMax) {
         throw new ApiError(
@@ -211,7 +260,7 @@ export function createBankAccounts(deps: {
     input: BankAccountUpdateInput,
   ): Promise<ApiBankAccount> {
     requireOwnAccount(ctx.scope, accountId);
-    return db.transaction().execute(async (tx) => {
+    return write(ctx.scope, async (tx) => {
       const before = await find(tx, ctx.scope, id);
       if (!before) throw notFound('external account', id);
       if (input.default_for_currency === false && before.default_for_currency === 1) {
@@ -247,7 +296,7 @@ export function createBankAccounts(deps: {
 
   async function remove(ctx: OpContext, accountId: string, id: string) {
     requireOwnAccount(ctx.scope, accountId);
-    return db.transaction().execute(async (tx) => {
+    return write(ctx.scope, async (tx) => {
       const row = await find(tx, ctx.scope, id);
       if (!row) throw notFound('external account', id);
       const others = (await live(tx, ctx.scope)).filter(

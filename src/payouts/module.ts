@@ -29,13 +29,14 @@ export function createPayoutsModule(deps: PayoutsModuleDeps) {
     clock,
     availableAfterSeconds: config.fundsAvailableAfterSeconds,
   });
-  const bankAccounts = createBankAccounts({ db, clock, cipher, events });
+  const postgres = config.databaseUrl !== undefined;
+  const bankAccounts = createBankAccounts({ db, clock, cipher, events, postgres });
   const payouts = createPayoutsService({
     db,
     clock,
     events,
     bankAccounts,
-    postgres: config.databaseUrl !== undefined,
+    postgres,
     // Funds that became due are released before the balance is read, as GET /v1/balance does.
     releaseDue: async (scope) => {
       await ledger.releaseAvailable({ nowSeconds: unixSeconds(clock), scope });

@@ -4,7 +4,7 @@ import type { PayoutsTable } from '../db/schema.ts';
 import type { EventsService } from '../events/service.ts';
 import { paginate } from '../http/pagination.ts';
 import { mergeMetadata } from '../http/validation.ts';
-import { naturalKey } from '../ledger/accounts.ts';
+import { balancesOf, naturalKey } from '../ledger/accounts.ts';
 import { assert } from '../lib/assert.ts';
 import { type Clock, unixSeconds } from '../lib/clock.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
@@ -20,7 +20,7 @@ import type {
   TimeRange,
 } from './schemas.ts';
 import { type ApiPayout, serializePayout } from './serialize.ts';
-import { findPayout, reversePayout } from './transitions.ts';
+import { applyChange, findPayout, reversePayout } from './transitions.ts';
 
 // Payouts: the merchant's available balance, sent to one of its bank
 // accounts. Creating one debits merchant_available in the same database
@@ -62,11 +62,15 @@ export function createPayoutsService(deps: PayoutsDeps) {
       currency,
       purpose: 'merchant_available',
     });
-    let query = tx.selectFrom('ledger_accounts').select('balance').where('natural_key', '=', key);
+    // The account row is the lock that serialises debits of the available
+    // balance (payouts); credits only add to its balance slots.
+    let query = tx.selectFrom('ledger_accounts').select('id').where('natural_key', '=', key);
     if (deps.postgres) query = query.forUpdate();
     const row = await query.executeTakeFirst();
+    if (!row) return 0;
     // A liability: the merchant's available funds are the negated (credit) balance.
-    return row ? -Number(row.balance) : 0;
+    const balances = await balancesOf(tx, [row.id]);
+    return -(balances.get(row.id) ?? 0);
   }
 
   function newPayout(ctx: OpContext, input: PayoutCreateInput, extra: Partial<PayoutsTable>) {
@@ -153,17 +157,33 @@ export function createPayoutsService(deps: PayoutsDeps) {
     return row;
   }
 
+  /**
+   * Merges `input.metadata` into the payout's as it is now. The write is
+   * conditional on the version read (applyChange), so a concurrent update
+   * (another metadata change, an export, a cancel) is never overwritten: the
+   * loser reads the winner's row and merges again, in the same transaction
+   * (on PostgreSQL each statement sees what committed before it).
+   */
+  async function mergeUpdate(tx: Tx, ref: ReturnType<typeof refOf>, input: PayoutUpdateInput) {
+    for (let attempt = 0; attempt < LIMITS.payoutUpdateAttemptsMax; attempt += 1) {
+      const before = await findPayout(tx, ref);
+      if (!before) throw notFound('payout', ref.payoutId);
+      const metadata = toJson(mergeMetadata(JSON.parse(before.metadata), input.metadata));
+      const after = await applyChange(tx, before, { metadata });
+      if (after) return { before, after };
+    }
+    throw new ApiError(
+      'lock_timeout',
+      `Payout ${ref.payoutId} is being changed by other requests; retry the request.`,
+      { param: 'id' },
+    );
+  }
+
   async function update(ctx: OpContext, id: string, input: PayoutUpdateInput): Promise<ApiPayout> {
     return db.transaction().execute(async (tx) => {
-      const before = await findPayout(tx, refOf(ctx.scope, id));
-      if (!before) throw notFound('payout', id);
-      const metadata = toJson(mergeMetadata(JSON.parse(before.metadata), input.metadata));
-      await tx
-        .updateTable('payouts')
-        .set((eb) => ({ metadata, version: eb('version', '+', 1) }))
-        .where('id', '=', id)
-        .execute();
-      const payout = serializePayout({ ...before, metadata, version: before.version + 1 });
+      const { before, after } = await mergeUpdate(tx, refOf(ctx.scope, id), input);
+      const { metadata } = after;
+      const payout = serializePayout(after);
       if (metadata !== before.metadata) {
         const previousAttributes = { metadata: JSON.parse(before.metadata) };
         await events.record(tx, ctx, [

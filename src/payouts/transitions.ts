@@ -122,26 +122,46 @@ async function outcomeAfterRace(
   return now?.status === target ? 'unchanged' : 'invalid_state';
 }
 
-/** in_transit (or pending) → paid. `unchanged` when it is already paid. */
+/**
+ * The date the books give a paid payout: when the bank booked it, but never
+ * before the payout existed (a statement's booking date is a day, the payout
+ * was made during it) nor in the future.
+ */
+export function paidBookingSeconds(input: { paidAt: number; created: number; nowSeconds: number }) {
+  return Math.min(input.nowSeconds, Math.max(input.paidAt, input.created));
+}
+
+/**
+ * in_transit (or pending) → paid. `unchanged` when it is already paid.
+ * `paidAt` (unix seconds) is when the money left: a bank statement's booking
+ * date, or now for an operator's mark. It becomes the payout's `arrival_date`,
+ * as on Stripe once a payout is paid, and the date of its `payout_paid` posting.
+ */
 export async function markPayoutPaid(
   tx: Tx,
   deps: PayoutTransitionDeps,
   ref: PayoutRef,
-  _input: { paidAt: number },
+  input: { paidAt: number },
 ): Promise<TransitionOutcome> {
+  assert(Number.isSafeInteger(input.paidAt) && input.paidAt >= 0, 'paidAt is unix seconds');
   const before = await findPayout(tx, ref);
   if (!before) return 'not_found';
   if (before.status === 'paid') return 'unchanged';
   if (before.status !== 'in_transit' && before.status !== 'pending') return 'invalid_state';
-  const after = await applyChange(tx, before, { status: 'paid' });
+  const after = await applyChange(tx, before, { status: 'paid', arrival_date: input.paidAt });
   if (!after) return outcomeAfterRace(tx, ref, 'paid');
-  await postPayout(tx, { payout: before, type: 'payout_paid', nowMs: deps.clock.nowMs() });
+  const nowMs = deps.clock.nowMs();
+  const bookedAt = paidBookingSeconds({
+    paidAt: input.paidAt,
+    created: before.created,
+    nowSeconds: Math.floor(nowMs / 1000),
+  });
+  await postPayout(tx, { payout: before, type: 'payout_paid', nowMs, bookedAt });
+  const previousAttributes: Record<string, unknown> = { status: before.status };
+  if (after.arrival_date !== before.arrival_date)
+    previousAttributes.arrival_date = before.arrival_date;
   await deps.events.record(tx, internalEventCtx(after), [
-    {
-      type: 'payout.paid',
-      object: serializePayout(after),
-      previousAttributes: { status: before.status },
-    },
+    { type: 'payout.paid', object: serializePayout(after), previousAttributes },
   ]);
   return 'changed';
 }

@@ -9,6 +9,7 @@ import { ApiError, notFound } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
 import { LIMITS } from '../lib/limits.ts';
 import { matchBankStatement } from './bank-match.ts';
+import { missingFromStatement, missingLineRow } from './bank-missing.ts';
 import type { LookupScope } from './lookup.ts';
 import { parseReport } from './parse.ts';
 import { matchProcessorReport } from './processor-match.ts';
@@ -74,13 +75,12 @@ export function createReconciliationService(deps: { db: Db; clock: Clock; events
 
   async function match(tx: Tx, scope: LookupScope, type: ReconciliationType, lines: ReportLine[]) {
     if (type === 'camt053') {
-      return {
-        matches: await matchBankStatement(tx, deps, scope, lines),
-        missed: [],
-        period: null,
-      };
+      const matches = await matchBankStatement(tx, deps, scope, lines);
+      // After the matching: the payouts this statement paid are no longer in transit.
+      const { missing, period } = await missingFromStatement(tx, scope, { lines, matches });
+      return { matches, missed: [], absent: missing, period };
     }
-    return matchProcessorReport(tx, scope, lines);
+    return { ...(await matchProcessorReport(tx, scope, lines)), absent: [] };
   }
 
   async function write(
@@ -112,6 +112,7 @@ export function createReconciliationService(deps: { db: Db; clock: Clock; events
       return reportLineRow(common, line, m, clock.nowMs());
     });
     rows.push(...result.missed.map((txn) => ledgerLineRow(common, txn, clock.nowMs())));
+    rows.push(...result.absent.map((item) => missingLineRow(common, item, clock.nowMs())));
     await insertLines(tx, rows);
     const summary = await summarize(tx, row.id);
     const final = {

@@ -136,7 +136,11 @@ export async function rawRequest(
   return { status: response.status, headers: response.headers, json };
 }
 
-/** Counts rows of every table, to prove a rejected request changed nothing. */
+/**
+ * Counts rows of every table that holds money or its evidence (payments, the
+ * ledger, payouts, settlement, bank accounts, reconciliation, FX rates,
+ * chart-of-accounts mappings), to prove a rejected request changed nothing.
+ */
 export async function tableCounts(t: TestEngine): Promise<Record<string, number>> {
   const tables = [
     'customers',
@@ -146,6 +150,20 @@ export async function tableCounts(t: TestEngine): Promise<Record<string, number>
     'payment_attempts',
     'refunds',
     'events',
+    // 0004_ledger
+    'ledger_accounts',
+    'ledger_transactions',
+    'ledger_entries',
+    // 0006_finance
+    'fx_rates',
+    'settlement_batches',
+    'external_accounts',
+    'payouts',
+    // 0007_reconciliation
+    'reconciliations',
+    'reconciliation_lines',
+    // 0008_exports
+    'ledger_account_mappings',
   ] as const;
   const counts: Record<string, number> = {};
   for (const table of tables) {
