@@ -143,6 +143,63 @@ export interface WebhookNotice {
   outcome: ConnectorOutcome;
 }
 
+/** Stripe's dispute statuses (src/disputes/states.ts orders them). */
+export const DISPUTE_STATUSES = [
+  'warning_needs_response',
+  'warning_under_review',
+  'warning_closed',
+  'needs_response',
+  'under_review',
+  'won',
+  'lost',
+] as const;
+export type DisputeStatus = (typeof DISPUTE_STATUSES)[number];
+
+/** Stripe's dispute reasons; a processor's own codes map onto them (else `general`). */
+export const DISPUTE_REASONS = [
+  'bank_cannot_process',
+  'check_returned',
+  'credit_not_processed',
+  'customer_initiated',
+  'debit_not_authorized',
+  'duplicate',
+  'fraudulent',
+  'general',
+  'incorrect_account_details',
+  'insufficient_funds',
+  'noncompliant',
+  'product_not_received',
+  'product_unacceptable',
+  'subscription_canceled',
+  'unrecognized',
+] as const;
+export type DisputeReason = (typeof DISPUTE_REASONS)[number];
+
+/**
+ * A processor's notice that one of our payments is disputed, or that its
+ * dispute moved on. `disputeReference` is the processor's id of the dispute
+ * (the same on every notice about it); `paymentReferences` are the ids that
+ * may name our charge (the processor's payment reference, our attempt id).
+ */
+export interface DisputeNotice {
+  kind: 'dispute';
+  disputeReference: string;
+  paymentReferences: string[];
+  status: DisputeStatus;
+  /** 1: the chargeback; 2: a second chargeback or pre-arbitration (Adyen). */
+  cycle: 1 | 2;
+  /** In the currency's minor unit; null: the processor did not say (the charge's amount). */
+  amountMinor: number | null;
+  currency: string | null;
+  reason: DisputeReason;
+  networkReasonCode: string | null;
+  /** Unix seconds; null when the processor gave no due date. */
+  evidenceDueBy: number | null;
+}
+
+/** An attempt notice (the outcome of one of our requests) or a dispute notice. */
+export type ProcessorNotice = ({ kind: 'attempt' } & WebhookNotice) | DisputeNotice;
+
 export interface InboundWebhook {
   headers: Record<string, string | string[] | undefined>;
   rawBody: string;
@@ -164,6 +221,20 @@ export interface Connector {
    * an Error with a clear message if the signature or the body is invalid.
    */
   parseWebhook(webhook: InboundWebhook): WebhookNotice[];
+  /**
+   * Like parseWebhook, with the dispute notices too: what the engine's
+   * webhook route calls. parseWebhook is the attempt notices of this.
+   */
+  parseNotices(webhook: InboundWebhook): ProcessorNotice[];
+}
+
+/** The attempt notices among `notices`, as parseWebhook returns them. */
+export function attemptNotices(notices: readonly ProcessorNotice[]): WebhookNotice[] {
+  return notices.flatMap((n) =>
+    n.kind === 'attempt'
+      ? [{ reference: n.reference, operation: n.operation, outcome: n.outcome }]
+      : [],
+  );
 }
 
 /**

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { ProcessorNotice } from '../connectors/types.ts';
+import type { DisputesService } from '../disputes/service.ts';
 import { registerRouteDoc } from '../http/openapi.ts';
 import { ApiError } from '../lib/errors.ts';
 import { LIMITS } from '../lib/limits.ts';
@@ -9,12 +11,18 @@ import type { Recovery } from './recovery.ts';
 // Inbound webhooks from processors: `POST /v1/connector_webhooks/:connector`.
 // The connector authenticates and parses the raw body (its own signature
 // scheme); each notice about an attempt whose outcome is unknown settles it,
-// exactly as recovery would. No API key: the processor's signature is the
+// exactly as recovery would; each dispute notice opens or moves on its
+// dispute (src/disputes), idempotently per the processor's dispute id. No API key: the processor's signature is the
 // authentication, so a notice that fails it is refused with 400 and changes
 // nothing.
 export function registerConnectorWebhookRoute(
   app: FastifyInstance,
-  deps: { connectors: ConnectorRegistry; recovery: Recovery; logger: Logger },
+  deps: {
+    connectors: ConnectorRegistry;
+    recovery: Recovery;
+    logger: Logger;
+    disputes: Pick<DisputesService, 'applyNotice'>;
+  },
 ): void {
   registerRouteDoc({
     method: 'POST',
@@ -50,9 +58,9 @@ export function registerConnectorWebhookRoute(
           });
         }
         const rawBody = typeof request.body === 'string' ? request.body : '';
-        let notices: ReturnType<typeof resolved.connector.parseWebhook>;
+        let notices: ProcessorNotice[];
         try {
-          notices = resolved.connector.parseWebhook({ headers: request.headers, rawBody });
+          notices = resolved.connector.parseNotices({ headers: request.headers, rawBody });
         } catch (error) {
           throw new ApiError(
             'connector_notice_invalid',
@@ -60,7 +68,18 @@ export function registerConnectorWebhookRoute(
           );
         }
         let settled = 0;
+        let disputes = 0;
         for (const notice of notices.slice(0, LIMITS.connectorNoticesMax)) {
+          if (notice.kind === 'dispute') {
+            const applied = await deps.disputes.applyNotice(connectorId, notice);
+            if (applied.result === 'ignored') {
+              deps.logger.warn(
+                { connector: connectorId, dispute: notice.disputeReference, why: applied.why },
+                'dispute notice ignored',
+              );
+            } else if (applied.result !== 'unchanged') disputes += 1;
+            continue;
+          }
           const result = await deps.recovery.settleNotice(
             connectorId,
             notice.reference,
@@ -69,10 +88,10 @@ export function registerConnectorWebhookRoute(
           if (result === 'settled') settled += 1;
         }
         deps.logger.info(
-          { connector: connectorId, notices: notices.length, settled },
+          { connector: connectorId, notices: notices.length, settled, disputes },
           'processor notice',
         );
-        return reply.send({ received: true, notices: notices.length, settled });
+        return reply.send({ received: true, notices: notices.length, settled, disputes });
       },
     );
   });

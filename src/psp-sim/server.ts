@@ -3,6 +3,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { constantTimeEqual } from '../lib/crypto.ts';
 import { LIMITS } from '../lib/limits.ts';
+import { disputeCharge } from './disputes.ts';
 import {
   captureCharge,
   createCharge,
@@ -203,6 +204,16 @@ export async function startPspSim(options: PspSimOptions): Promise<PspSim> {
     if (route === 'GET /_sim/mode')
       return send(res, { httpStatus: 200, body: serializeMode(mode) });
     if (route === 'POST /_sim/mode') return setMode(res, body);
+    const dispute = /^POST \/_sim\/charges\/([^/]+)\/dispute$/.exec(route);
+    if (dispute?.[1]) {
+      const json = parseJsonBody(body);
+      if (!json.ok) return send(res, badJson());
+      const apiKey = options.apiKey ?? null;
+      return send(
+        res,
+        disputeCharge({ ...ctx, apiKey }, decodeURIComponent(dispute[1]), json.value),
+      );
+    }
     const challenge = /^GET \/_sim\/3ds\/([\w-]+)$/.exec(route);
     if (challenge) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });

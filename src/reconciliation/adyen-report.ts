@@ -47,6 +47,7 @@ function category(type: string): LineCategory {
       return 'refund';
     case 'Chargeback':
     case 'SecondChargeback':
+    case 'ChargebackReversed':
       return 'chargeback';
     case 'MerchantPayout':
       return 'payout';
@@ -118,7 +119,12 @@ function parseRecord(record: CsvRecord): ReportLine {
     lineNumber: record.lineNumber,
     category: kind,
     reference: (kind === 'refund' ? modification : psp) || modification || null,
-    chargeRefs: kind === 'charge' ? present([psp, record.get('Merchant Reference')]) : [],
+    chargeRefs:
+      kind === 'charge' || kind === 'chargeback'
+        ? present([psp, record.get('Merchant Reference')])
+        : [],
+    // A chargeback row: the payment's PSP reference, and the dispute's as modification.
+    disputeRefs: kind === 'chargeback' ? present([modification]) : [],
     refundRefs:
       kind === 'refund'
         ? present([modification, record.get('Modification Merchant Reference')])

@@ -1,5 +1,6 @@
 import type { Executor } from '../db/database.ts';
 import type { LedgerTransactionsTable } from '../db/schema.ts';
+import { DISPUTE_TYPES } from '../ledger/disputes.ts';
 import { LIMITS } from '../lib/limits.ts';
 
 // Read-only lookups of our side: which ledger transaction a processor's
@@ -174,4 +175,57 @@ function ledgerQuery(ex: Executor, scope: LookupScope, type: 'charge' | 'refund'
     .where('t.type', '=', type);
   if (scope.connectorId) q = q.where('c.connector', '=', scope.connectorId);
   return q;
+}
+
+/**
+ * The dispute postings of chargeback lines, per dispute (oldest first). A
+ * line names its dispute by our du_ id or the processor's dispute id, or
+ * else by the charge (its latest dispute).
+ */
+export async function disputeTxnsByRef(
+  ex: Executor,
+  scope: LookupScope,
+  input: { disputeRefs: string[]; chargeIds: string[] },
+) {
+  const disputes = () => {
+    let q = ex
+      .selectFrom('disputes')
+      .select(['id', 'connector_dispute_id', 'charge_id'])
+      .where('account_id', '=', scope.accountId)
+      .where('livemode', '=', scope.livemode);
+    if (scope.connectorId) q = q.where('connector', '=', scope.connectorId);
+    return q;
+  };
+  const byRef = new Map<string, string>();
+  const byCharge = new Map<string, string>();
+  const named = await inChunks(input.disputeRefs, (c) =>
+    disputes()
+      .where((eb) => eb.or([eb('id', 'in', c), eb('connector_dispute_id', 'in', c)]))
+      .execute(),
+  );
+  for (const d of named) {
+    byRef.set(d.id, d.id);
+    byRef.set(d.connector_dispute_id, d.id);
+  }
+  const ofCharges = await inChunks(input.chargeIds, (c) =>
+    disputes().where('charge_id', 'in', c).orderBy('id').execute(),
+  );
+  for (const d of ofCharges) byCharge.set(d.charge_id, d.id);
+  const ids = [...new Set([...byRef.values(), ...byCharge.values()])];
+  const rows = await inChunks(ids, (c) =>
+    ex
+      .selectFrom('ledger_transactions as t')
+      .innerJoin('disputes as d', 'd.id', 't.source')
+      .selectAll('t')
+      .select('d.connector as connector')
+      .where('t.account_id', '=', scope.accountId)
+      .where('t.livemode', '=', scope.livemode)
+      .where('t.type', 'in', DISPUTE_TYPES)
+      .where('t.source', 'in', c)
+      .orderBy('t.id')
+      .execute(),
+  );
+  const txns = new Map<string, LedgerTxn[]>();
+  for (const row of rows) txns.set(row.source, [...(txns.get(row.source) ?? []), row]);
+  return { byRef, byCharge, txns };
 }

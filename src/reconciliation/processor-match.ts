@@ -5,6 +5,7 @@ import { batchIdsIn, matchBatch } from './batches.ts';
 import { compareWithTxn, type LineMatch, unmatched } from './compare.ts';
 import {
   chargeIdsByRef,
+  disputeTxnsByRef,
   type LedgerTxn,
   type LookupScope,
   ledgerTxnsBySource,
@@ -37,7 +38,34 @@ async function txnPerLine(ex: Executor, scope: LookupScope, lines: ReportLine[])
   const refundTxns = await ledgerTxnsBySource(ex, scope, 'refund', [
     ...new Set(refundIds.values()),
   ]);
+  const disputes = await disputeTxnsByRef(ex, scope, {
+    disputeRefs: [...new Set(lines.flatMap((l) => l.disputeRefs ?? []))],
+    chargeIds: [
+      ...new Set(
+        lines
+          .filter((l) => l.category === 'chargeback')
+          .flatMap((l) => l.chargeRefs.map((r) => chargeIds.get(r) ?? '')),
+      ),
+    ],
+  });
+  // A dispute may withdraw and reinstate twice: its lines take its postings in order.
+  const used = new Map<string, number>();
+  const disputeTxn = (line: ReportLine): LedgerTxn | null => {
+    const id =
+      (line.disputeRefs ?? []).map((r) => disputes.byRef.get(r)).find((d) => d !== undefined) ??
+      line.chargeRefs
+        .map((r) => disputes.byCharge.get(chargeIds.get(r) ?? ''))
+        .find((d) => d !== undefined);
+    if (!id) return null;
+    const sign = line.amountMinor < 0 ? -1 : 1;
+    const candidates = (disputes.txns.get(id) ?? []).filter((t) => Math.sign(t.amount) === sign);
+    const key = `${id}|${sign}`;
+    const index = used.get(key) ?? 0;
+    used.set(key, index + 1);
+    return candidates[Math.min(index, candidates.length - 1)] ?? null;
+  };
   return lines.map((line): LedgerTxn | null => {
+    if (line.category === 'chargeback') return disputeTxn(line);
     for (const ref of line.chargeRefs) {
       const txn = chargeTxns.get(chargeIds.get(ref) ?? '');
       if (txn) return txn;
@@ -66,13 +94,14 @@ async function matchLine(
       taken: taken.batches,
     });
   }
-  if (line.category !== 'charge' && line.category !== 'refund') {
+  if (line.category !== 'charge' && line.category !== 'refund' && line.category !== 'chargeback') {
     return unmatched(`${line.category} lines have no ledger counterpart`);
   }
-  if (!txn)
-    return unmatched(
-      `no ${line.category} in the ledger for ${[...line.chargeRefs, ...line.refundRefs].join(', ') || 'this line'}`,
-    );
+  if (!txn) {
+    const refs = [...(line.disputeRefs ?? []), ...line.chargeRefs, ...line.refundRefs];
+    const what = line.category === 'chargeback' ? 'dispute posting' : line.category;
+    return unmatched(`no ${what} in the ledger for ${refs.join(', ') || 'this line'}`);
+  }
   const earlier = taken.txns.get(txn.id);
   if (earlier !== undefined) {
     return unmatched(`${txn.id} is already matched by line ${earlier}`, {

@@ -36,6 +36,7 @@ function category(reportingCategory: string): LineCategory {
     case 'fee':
       return reportingCategory;
     case 'dispute':
+    case 'dispute_reversal':
       return 'chargeback';
     default:
       return 'other';
@@ -71,7 +72,11 @@ function parseRecord(record: CsvRecord): ReportLine {
     chargeRefs:
       kind === 'charge'
         ? present([sourceId, record.get('charge_id'), record.get('payment_intent_id')])
-        : [],
+        : kind === 'chargeback'
+          ? present([record.get('charge_id'), record.get('payment_intent_id')])
+          : [],
+    // A dispute's balance transactions name the dispute (du_…) as their source.
+    disputeRefs: kind === 'chargeback' ? present([sourceId]) : [],
     refundRefs: kind === 'refund' ? present([sourceId]) : [],
     currency: currency.code,
     amountMinor: grossMinor,

@@ -37,6 +37,8 @@ export interface ReportLine {
   chargeRefs: string[];
   /** Ids that may name our refund. */
   refundRefs: string[];
+  /** Chargeback lines: ids that may name our dispute (du_… or the processor's dispute id). */
+  disputeRefs?: string[];
   /** Lowercase ISO 4217 code. */
   currency: string;
   /** Gross, money in positive, money out negative. */

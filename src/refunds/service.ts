@@ -113,6 +113,23 @@ export function createRefundsService(deps: {
     }
   }
 
+  /** Like Stripe: a charge whose funds a dispute withdrew cannot be refunded as well. */
+  async function refuseChargedBack(tx: Tx, charge: ChargesTable): Promise<void> {
+    const disputed = await tx
+      .selectFrom('disputes')
+      .select('id')
+      .where('charge_id', '=', charge.id)
+      .where('is_charge_refundable', '=', 0)
+      .executeTakeFirst();
+    if (disputed) {
+      throw new ApiError(
+        'charge_disputed',
+        `Charge ${charge.id} has been charged back (dispute ${disputed.id}); it cannot be refunded.`,
+        { param: 'charge' },
+      );
+    }
+  }
+
   async function begin(tx: Tx, ctx: OpContext, input: RefundCreateInput) {
     const charge = await chargeToRefund(tx, ctx.scope, input);
     const remaining = charge.amount_captured - charge.amount_refunded;
@@ -125,6 +142,9 @@ export function createRefundsService(deps: {
     }
     const amount = input.amount ?? remaining;
     await reserve(tx, charge, amount);
+    // Checked under the charge's row lock that reserve() took, which a dispute
+    // withdrawing funds also takes: the two cannot both pay the customer back.
+    await refuseChargedBack(tx, charge);
     const count = await tx
       .selectFrom('refunds')
       .select((eb) => eb.fn.countAll<number>().as('n'))

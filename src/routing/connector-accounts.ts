@@ -188,6 +188,7 @@ export function createConnectorAccounts(deps: {
       payment_method_types: toJson(input.payment_method_types ?? ['card']),
       fee_rate_ppm: input.fees?.percent ?? 0,
       fee_fixed: input.fees?.fixed ?? 0,
+      dispute_fee: input.dispute_fee ?? 0,
       settlement_currency: input.settlement_currency ?? null,
       timeout_ms: input.timeout_ms ?? LIMITS.connectorTimeoutMsDefault,
       metadata: toJson(mergeMetadata({}, input.metadata)),
@@ -251,6 +252,7 @@ export function createConnectorAccounts(deps: {
           : before.payment_method_types,
       fee_rate_ppm: input.fees?.percent ?? before.fee_rate_ppm,
       fee_fixed: input.fees?.fixed ?? before.fee_fixed,
+      dispute_fee: input.dispute_fee ?? before.dispute_fee ?? 0,
       settlement_currency:
         input.settlement_currency === undefined
           ? (before.settlement_currency ?? null)

@@ -143,6 +143,8 @@ const updatable = {
   currencies: currenciesField.optional(),
   payment_method_types: paymentMethodTypesField.optional(),
   fees: feesField.optional(),
+  /** Fixed fee the processor keeps per dispute, in the settlement currency's minor unit (docs/disputes.md). */
+  dispute_fee: intField({ min: 0, max: LIMITS.amountMinorMax }).optional(),
   /** The currency the processor pays out in (FX, docs/fx.md); "" unsets it (the presentment currency). */
   settlement_currency: z
     .any()

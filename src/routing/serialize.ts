@@ -38,6 +38,8 @@ export interface ApiConnector {
   settlement_currency: string | null;
   payment_method_types: string[];
   fees: { percent: string; fixed: number };
+  /** Fixed fee per dispute, in the settlement currency's minor unit. */
+  dispute_fee: number;
   timeout_ms: number;
   /** Masked hints only; the values are write-only. */
   credentials: Record<string, string>;
@@ -58,6 +60,7 @@ export function serializeConnector(row: ConnectorAccountsTable): ApiConnector {
     settlement_currency: row.settlement_currency ?? null,
     payment_method_types: fromJson<string[]>(row.payment_method_types) ?? [],
     fees: { percent: ppmToPercent(row.fee_rate_ppm), fixed: row.fee_fixed },
+    dispute_fee: Number(row.dispute_fee ?? 0),
     timeout_ms: row.timeout_ms,
     credentials: fromJson<Record<string, string>>(row.credentials_hint) ?? {},
     livemode: row.livemode === 1,

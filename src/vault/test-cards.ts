@@ -108,6 +108,13 @@ export const TEST_CARDS: Readonly<Record<string, TestCard>> = {
     funding: 'credit',
     country: 'US',
   },
+  // Succeeds, then is disputed as fraudulent (src/disputes/sandbox.ts).
+  pm_card_createDispute: {
+    number: '4000000000000259',
+    brand: 'visa',
+    funding: 'credit',
+    country: 'US',
+  },
   pm_card_authenticationRequired: {
     number: '4000002500003155',
     brand: 'visa',

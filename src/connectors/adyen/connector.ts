@@ -16,6 +16,7 @@ import type {
   VoidRequest,
   WebhookNotice,
 } from '../types.ts';
+import { attemptNotices, type ProcessorNotice } from '../types.ts';
 import { AdyenCallError, type AdyenRequestOptions, createAdyenHttpClient } from './http.ts';
 import {
   type AdyenModificationRequest,
@@ -24,7 +25,7 @@ import {
   type AdyenPaymentResponse,
   fromAdyenFailure,
   fromAdyenModificationResponse,
-  fromAdyenNotificationItem,
+  fromAdyenNotificationItemNotice,
   fromAdyenPaymentResponse,
   toAdyenPaymentRequest,
 } from './transformers.ts';
@@ -187,7 +188,7 @@ export function createAdyenConnector(
   }
 
   /** Adyen's standard notification JSON; every item must carry a valid hmacSignature. */
-  function parseWebhook(webhook: InboundWebhook): WebhookNotice[] {
+  function parseNotices(webhook: InboundWebhook): ProcessorNotice[] {
     if (!hmacKey) throw new Error('adyen connector has no hmac_key: cannot verify webhooks');
     let body: AdyenNotification;
     try {
@@ -199,7 +200,7 @@ export function createAdyenConnector(
       throw new Error('adyen webhook has no notificationItems');
     }
     const validator = new hmacValidator();
-    const notices: WebhookNotice[] = [];
+    const notices: ProcessorNotice[] = [];
     for (const entry of body.notificationItems) {
       const item = entry?.NotificationRequestItem;
       if (!item?.additionalData?.hmacSignature) {
@@ -208,10 +209,14 @@ export function createAdyenConnector(
       // The library computes the signature over the documented fields in order.
       const valid = validator.validateHMAC(item as never, hmacKey);
       if (!valid) throw new Error('adyen notification HMAC signature is invalid');
-      const notice = fromAdyenNotificationItem(item);
+      const notice = fromAdyenNotificationItemNotice(item);
       if (notice) notices.push(notice);
     }
     return notices;
+  }
+
+  function parseWebhook(webhook: InboundWebhook): WebhookNotice[] {
+    return attemptNotices(parseNotices(webhook));
   }
 
   return {
@@ -224,6 +229,7 @@ export function createAdyenConnector(
     retrieve,
     probe,
     parseWebhook,
+    parseNotices,
   };
 }
 

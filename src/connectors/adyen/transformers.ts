@@ -2,7 +2,11 @@ import {
   type AuthorizeRequest,
   type ConnectorOperation,
   type ConnectorOutcome,
+  type DisputeNotice,
+  type DisputeReason,
+  type DisputeStatus,
   FAILURE_CODES,
+  type ProcessorNotice,
   type WebhookNotice,
 } from '../types.ts';
 
@@ -487,4 +491,91 @@ export function fromAdyenNotificationItem(item: AdyenNotificationItem): WebhookN
             message: `adyen ${item.eventCode} failed: ${item.reason ?? 'no reason given'}`,
           };
   return { reference: item.merchantReference, operation, outcome };
+}
+
+/**
+ * Adyen's dispute event codes (Disputes webhooks) as Stripe statuses. A
+ * notification of chargeback comes before any money moves, like Stripe's
+ * inquiries (warning_*); CHARGEBACK takes the funds; a second chargeback and
+ * pre-arbitration are the second cycle (funds taken again, given back again).
+ */
+const ADYEN_DISPUTE_EVENTS: Readonly<Record<string, { status: DisputeStatus; cycle: 1 | 2 }>> = {
+  NOTIFICATION_OF_CHARGEBACK: { status: 'warning_needs_response', cycle: 1 },
+  CHARGEBACK: { status: 'needs_response', cycle: 1 },
+  CHARGEBACK_REVERSED: { status: 'won', cycle: 1 },
+  SECOND_CHARGEBACK: { status: 'lost', cycle: 2 },
+  PREARBITRATION_WON: { status: 'won', cycle: 2 },
+  PREARBITRATION_LOST: { status: 'lost', cycle: 2 },
+};
+
+/** CHARGEBACK's additionalData.disputeStatus, where it says more than "needs a response". */
+const ADYEN_CHARGEBACK_STATUS: Readonly<Record<string, DisputeStatus>> = {
+  Responded: 'under_review',
+  Lost: 'lost',
+  Accepted: 'lost',
+  Expired: 'lost',
+};
+
+/** Scheme reason codes (Visa, Mastercard, Amex) that have a Stripe reason; others are `general`. */
+const ADYEN_REASON_CODES: Readonly<Record<string, DisputeReason>> = {
+  '10.1': 'fraudulent',
+  '10.2': 'fraudulent',
+  '10.3': 'fraudulent',
+  '10.4': 'fraudulent',
+  '10.5': 'fraudulent',
+  '4837': 'fraudulent',
+  '4863': 'fraudulent',
+  '4870': 'fraudulent',
+  '4871': 'fraudulent',
+  F24: 'fraudulent',
+  F29: 'fraudulent',
+  '12.6.1': 'duplicate',
+  '4834': 'duplicate',
+  '13.1': 'product_not_received',
+  '4855': 'product_not_received',
+  '13.3': 'product_unacceptable',
+  '4853': 'product_unacceptable',
+  '13.6': 'credit_not_processed',
+  '4860': 'credit_not_processed',
+  '13.2': 'subscription_canceled',
+  '4841': 'subscription_canceled',
+};
+
+/** One verified notification item as a notice of either kind; other event codes give none. */
+export function fromAdyenNotificationItemNotice(
+  item: AdyenNotificationItem,
+): ProcessorNotice | null {
+  const dispute = fromAdyenDisputeItem(item);
+  if (dispute) return dispute;
+  const notice = fromAdyenNotificationItem(item);
+  return notice ? { kind: 'attempt', ...notice } : null;
+}
+
+/** A dispute event as a notice; null for other event codes and unsuccessful items. */
+export function fromAdyenDisputeItem(item: AdyenNotificationItem): DisputeNotice | null {
+  const event = ADYEN_DISPUTE_EVENTS[item.eventCode];
+  if (!event || item.success !== 'true') return null;
+  const data = item.additionalData ?? {};
+  const status =
+    item.eventCode === 'CHARGEBACK'
+      ? (ADYEN_CHARGEBACK_STATUS[data.disputeStatus ?? ''] ?? event.status)
+      : event.status;
+  const code = data.chargebackReasonCode ?? null;
+  const dueMs = data.defensePeriodEndsAt ? Date.parse(data.defensePeriodEndsAt) : Number.NaN;
+  const value = item.amount?.value;
+  return {
+    kind: 'dispute',
+    // Every event of one dispute carries the dispute's own PSP reference.
+    disputeReference: item.pspReference,
+    paymentReferences: [item.originalReference, item.merchantReference].filter(
+      (r): r is string => typeof r === 'string' && r !== '',
+    ),
+    status,
+    cycle: event.cycle,
+    amountMinor: typeof value === 'number' && Number.isSafeInteger(value) ? value : null,
+    currency: item.amount?.currency ? item.amount.currency.toLowerCase() : null,
+    reason: (code && ADYEN_REASON_CODES[code]) || 'general',
+    networkReasonCode: code,
+    evidenceDueBy: Number.isFinite(dueMs) ? Math.floor(dueMs / 1000) : null,
+  };
 }

@@ -6,11 +6,13 @@ import type {
   ConnectorSettings,
   InboundWebhook,
   ProbeResult,
+  ProcessorNotice,
 } from '../types.ts';
+import { attemptNotices } from '../types.ts';
 import {
   fromPspSimAnswer,
   fromPspSimLookup,
-  fromPspSimNotice,
+  fromPspSimNotices,
   fromPspSimTransportError,
   type PspSimHttpAnswer,
   toPspSimChargeRequest,
@@ -95,6 +97,16 @@ export function createPspSimConnector(settings: ConnectorSettings): Connector {
     }
   }
 
+  function parseNotices(webhook: InboundWebhook): ProcessorNotice[] {
+    verifyPspSimSignature({
+      header: header(webhook.headers, PSP_SIM_SIGNATURE_HEADER),
+      rawBody: webhook.rawBody,
+      apiKey: apiKey!,
+      nowMs: Date.now(),
+    });
+    return fromPspSimNotices(webhook.rawBody);
+  }
+
   return {
     name: settings.id,
     type: 'psp_sim',
@@ -136,15 +148,8 @@ export function createPspSimConnector(settings: ConnectorSettings): Connector {
       }
     },
     probe,
-    parseWebhook(webhook) {
-      verifyPspSimSignature({
-        header: header(webhook.headers, PSP_SIM_SIGNATURE_HEADER),
-        rawBody: webhook.rawBody,
-        apiKey,
-        nowMs: Date.now(),
-      });
-      return [fromPspSimNotice(webhook.rawBody)];
-    },
+    parseWebhook: (webhook) => attemptNotices(parseNotices(webhook)),
+    parseNotices,
   };
 }
 

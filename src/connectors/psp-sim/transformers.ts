@@ -5,7 +5,9 @@ import {
   type AuthorizeRequest,
   type ConnectorOperation,
   type ConnectorOutcome,
+  type DisputeNotice,
   FAILURE_CODES,
+  type ProcessorNotice,
   type RetrieveOutcome,
   type WebhookNotice,
 } from '../types.ts';
@@ -13,6 +15,7 @@ import {
   type PspSimCharge,
   type PspSimChargeRequest,
   PspSimChargeSchema,
+  PspSimDisputeNoticeSchema,
   PspSimErrorSchema,
   type PspSimLookup,
   PspSimLookupSchema,
@@ -358,4 +361,41 @@ function noticeOutcome(notice: PspSimNotice): ConnectorOutcome {
       throw new Error(`unhandled psp-sim notice status ${JSON.stringify(never)}`);
     }
   }
+}
+
+/** A verified notice body of either kind: a dispute (`object: "dispute"`) or an attempt outcome. */
+export function fromPspSimNotices(rawBody: string): ProcessorNotice[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(rawBody);
+  } catch {
+    throw new Error('psp-sim notice body is not JSON');
+  }
+  if ((json as { object?: unknown } | null)?.object === 'dispute') return [fromPspSimDispute(json)];
+  return [{ kind: 'attempt', ...fromPspSimNotice(rawBody) }];
+}
+
+function fromPspSimDispute(json: unknown): DisputeNotice {
+  const parsed = PspSimDisputeNoticeSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(
+      `psp-sim dispute notice is invalid: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`,
+    );
+  }
+  const d = parsed.data;
+  return {
+    kind: 'dispute',
+    disputeReference: d.id,
+    paymentReferences: [d.charge, d.reference].filter(
+      (r): r is string => typeof r === 'string' && r !== '',
+    ),
+    status: d.status,
+    cycle: d.cycle ?? 1,
+    amountMinor: d.amount,
+    currency: d.currency,
+    reason: d.reason ?? 'general',
+    networkReasonCode: d.network_reason_code ?? null,
+    evidenceDueBy: d.evidence_due_by ?? null,
+  };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DISPUTE_REASONS, DISPUTE_STATUSES } from '../types.ts';
 
 // The psp-sim wire format (docs/psp-sim.md), as schemas: the simulator
 // answers with these shapes and the connector parses them. One source of
@@ -130,6 +131,29 @@ export const PspSimNoticeSchema = z.object({
   message: z.string().nullable().optional(),
 });
 export type PspSimNotice = z.infer<typeof PspSimNoticeSchema>;
+
+/**
+ * A signed dispute notice, made by the simulator's control API
+ * (`POST /_sim/charges/:id/dispute`) for the caller to deliver.
+ */
+export const PspSimDisputeNoticeSchema = z.strictObject({
+  object: z.literal('dispute'),
+  /** The simulator's dispute id (simdp_…), the same on every notice about it. */
+  id: z.string().min(1).max(200),
+  /** The disputed charge (simch_…) and the caller's reference it was made with. */
+  charge: z.string().min(1).max(200),
+  reference: z.string().min(1).max(200).nullable().optional(),
+  status: z.enum(DISPUTE_STATUSES),
+  cycle: z.union([z.literal(1), z.literal(2)]).optional(),
+  amount: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  currency: z.string().regex(/^[a-z]{3}$/),
+  reason: z.enum(DISPUTE_REASONS).optional(),
+  network_reason_code: z.string().max(200).nullable().optional(),
+  /** Unix seconds. */
+  evidence_due_by: z.number().int().nonnegative().nullable().optional(),
+  created_ms: z.number().int().optional(),
+});
+export type PspSimDisputeNotice = z.infer<typeof PspSimDisputeNoticeSchema>;
 
 export const PSP_SIM_SIGNATURE_HEADER = 'pspsim-signature';
 

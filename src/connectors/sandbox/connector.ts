@@ -94,6 +94,10 @@ export function createSandboxConnector(options: SandboxOptions, name = 'sandbox'
     parseWebhook: () => {
       throw new Error('the sandbox connector sends no webhooks');
     },
+    // Sandbox disputes arise in process (the dispute test card, src/disputes/sandbox.ts).
+    parseNotices: () => {
+      throw new Error('the sandbox connector sends no webhooks');
+    },
     authorize: (request, signal) => answer(request.reference, deriveAuthorize(request), signal),
     capture: (request, signal) => answer(request.reference, succeeded(request.reference), signal),
     void: (request, signal) => answer(request.reference, succeeded(request.reference), signal),

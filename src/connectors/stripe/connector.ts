@@ -15,8 +15,9 @@ import type {
   VoidRequest,
   WebhookNotice,
 } from '../types.ts';
+import { attemptNotices, type ProcessorNotice } from '../types.ts';
 import {
-  fromStripeEvent,
+  fromStripeEventNotices,
   fromStripeFailure,
   fromStripeIntent,
   fromStripeModification,
@@ -231,7 +232,10 @@ export function createStripeConnector(
     }
   }
 
-  function parseWebhook(webhook: { headers: Record<string, unknown>; rawBody: string }) {
+  function parseNotices(webhook: {
+    headers: Record<string, unknown>;
+    rawBody: string;
+  }): ProcessorNotice[] {
     if (!webhookSecret) {
       throw new Error('stripe connector has no webhook_secret: cannot verify webhooks');
     }
@@ -239,7 +243,11 @@ export function createStripeConnector(
     if (typeof header !== 'string') throw new Error('missing Stripe-Signature header');
     // Throws StripeSignatureVerificationError on a bad signature or an old timestamp.
     const event = stripe.webhooks.constructEvent(webhook.rawBody, header, webhookSecret);
-    return fromStripeEvent(event as unknown as StripeEvent) satisfies WebhookNotice[];
+    return fromStripeEventNotices(event as unknown as StripeEvent);
+  }
+
+  function parseWebhook(webhook: { headers: Record<string, unknown>; rawBody: string }) {
+    return attemptNotices(parseNotices(webhook)) satisfies WebhookNotice[];
   }
 
   return {
@@ -252,6 +260,7 @@ export function createStripeConnector(
     retrieve,
     probe,
     parseWebhook,
+    parseNotices,
   };
 }
 

@@ -1,7 +1,13 @@
 import {
   type AuthorizeRequest,
   type ConnectorOutcome,
+  DISPUTE_REASONS,
+  DISPUTE_STATUSES,
+  type DisputeNotice,
+  type DisputeReason,
+  type DisputeStatus,
   FAILURE_CODES,
+  type ProcessorNotice,
   type WebhookNotice,
 } from '../types.ts';
 
@@ -348,4 +354,65 @@ function refundNotice(refund: StripeRefund): WebhookNotice[] {
   // A refund still pending says nothing new: only final states are notices.
   if (refund.status !== 'succeeded' && outcome.status === 'succeeded') return [];
   return [{ reference, operation: 'refund', outcome }];
+}
+
+/** The part of a Stripe Dispute the connector reads. */
+export interface StripeDispute {
+  id: string;
+  charge?: string | null;
+  payment_intent?: string | null;
+  amount?: number | null;
+  currency?: string | null;
+  reason?: string | null;
+  status?: string | null;
+  network_reason_code?: string | null;
+  evidence_details?: { due_by?: number | null } | null;
+}
+
+const STRIPE_DISPUTE_EVENTS = new Set([
+  'charge.dispute.created',
+  'charge.dispute.updated',
+  'charge.dispute.closed',
+  'charge.dispute.funds_withdrawn',
+  'charge.dispute.funds_reinstated',
+]);
+
+/**
+ * Every notice in one verified event: the attempt notices of fromStripeEvent
+ * and, for `charge.dispute.*`, the dispute as it now stands. The status says
+ * where the money is (funds_withdrawn / funds_reinstated carry a status that
+ * implies them), so each of the five events is handled the same way.
+ */
+export function fromStripeEventNotices(event: StripeEvent): ProcessorNotice[] {
+  if (STRIPE_DISPUTE_EVENTS.has(event.type)) {
+    const notice = fromStripeDispute(event.data.object as unknown as StripeDispute);
+    return notice ? [notice] : [];
+  }
+  return fromStripeEvent(event).map((n) => ({ kind: 'attempt' as const, ...n }));
+}
+
+/** A Stripe dispute as a notice; null for a status Payrail does not model (appeals, prevented). */
+export function fromStripeDispute(dispute: StripeDispute): DisputeNotice | null {
+  const status = dispute.status ?? '';
+  if (!(DISPUTE_STATUSES as readonly string[]).includes(status)) return null;
+  if (typeof dispute.id !== 'string' || dispute.id === '') return null;
+  const reason = dispute.reason ?? 'general';
+  const amount = dispute.amount;
+  return {
+    kind: 'dispute',
+    disputeReference: dispute.id,
+    // Our charge's processor reference is the Stripe PaymentIntent; the charge id may also match.
+    paymentReferences: [dispute.payment_intent, dispute.charge].filter(
+      (r): r is string => typeof r === 'string' && r !== '',
+    ),
+    status: status as DisputeStatus,
+    cycle: 1,
+    amountMinor: typeof amount === 'number' && Number.isSafeInteger(amount) ? amount : null,
+    currency: dispute.currency ? dispute.currency.toLowerCase() : null,
+    reason: (DISPUTE_REASONS as readonly string[]).includes(reason)
+      ? (reason as DisputeReason)
+      : 'general',
+    networkReasonCode: dispute.network_reason_code ?? null,
+    evidenceDueBy: dispute.evidence_details?.due_by ?? null,
+  };
 }
