@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import type { CustomersService } from './customers/service.ts';
 import type { Db } from './db/database.ts';
 import type { InstanceRegistry } from './db/instances.ts';
+import { createDisputesModule } from './disputes/module.ts';
 import type { EventsService } from './events/service.ts';
 import { createMappingService } from './exports/mappings.ts';
 import { registerExportRoutes } from './exports/routes.ts';
@@ -76,7 +77,16 @@ export function wireModules(deps: ModuleDeps) {
   });
   const stopListening = health.onChange((change) => void incidents.onHealthChange(change));
   const metrics = createMetrics(health);
-  const payments = createPaymentsModule({ ...deps, vault, routing, health, metrics });
+  // Disputes (docs/disputes.md): before payments, whose webhook route hands it processor notices.
+  const disputes = createDisputesModule({ ...deps, vault });
+  const payments = createPaymentsModule({
+    ...deps,
+    vault,
+    routing,
+    health,
+    metrics,
+    disputes: disputes.disputes,
+  });
   // Due funds move pending → available in settlement batches, in the background too.
   const settlementTimer = createSettlementTimer({
     settle: (input) => payments.ledger.settle(input),
@@ -120,6 +130,7 @@ export function wireModules(deps: ModuleDeps) {
     health,
     close: async () => {
       stopListening();
+      disputes.close();
       await probes.close();
       await settlementTimer.close();
       await payments.close();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { verifyLedger } from '../src/ledger/verify.ts';
 import { feeFor } from '../src/routing/fees.ts';
+import { ledgerBooks } from './helpers/books.ts';
 import { rawRequest, startEngine, type TestEngine, testDialect } from './helpers/engine.ts';
 
 // The ledger through the API: captures, partial captures and refunds post
@@ -181,15 +182,14 @@ describe('ledger: postings, balance API, verify', () => {
   test('verify names a corrupted balance, an unposted capture and an orphan posting', async () => {
     const db = t.engine.database.db;
     await assertClean();
-    const account = await db
-      .selectFrom('ledger_accounts')
+    const account = await ledgerBooks(db)
       .select(['id', 'balance'])
       .where('purpose', '=', 'processing_fees')
       .executeTakeFirstOrThrow();
+    // A stray balance slot of -1: the stored balance no longer sums to the entries.
     await db
-      .updateTable('ledger_accounts')
-      .set({ balance: Number(account.balance) - 1 })
-      .where('id', '=', account.id)
+      .insertInto('ledger_balances')
+      .values({ ledger_account_id: account.id, slot: 999, balance: -1 })
       .execute();
     const pi = await pay(1_234);
     const chargeId = String(pi.latest_charge);
@@ -221,9 +221,9 @@ describe('ledger: postings, balance API, verify', () => {
 
     // Put things back (never entries: balances and charges only) and verify is clean again.
     await db
-      .updateTable('ledger_accounts')
-      .set((eb) => ({ balance: eb('balance', '+', 1) }))
-      .where('id', '=', account.id)
+      .deleteFrom('ledger_balances')
+      .where('ledger_account_id', '=', account.id)
+      .where('slot', '=', 999)
       .execute();
     await db
       .updateTable('charges')

@@ -4,6 +4,7 @@ import { createLedgerService } from '../src/ledger/service.ts';
 import { verifyLedger } from '../src/ledger/verify.ts';
 import { systemClock } from '../src/lib/clock.ts';
 import { feeFor } from '../src/routing/fees.ts';
+import { ledgerBooks } from './helpers/books.ts';
 import { rawRequest, startEngine, type TestEngine } from './helpers/engine.ts';
 
 // Randomized sequences of payments (some split with a connected account),
@@ -110,8 +111,7 @@ describe('ledger: randomized payment sequences keep every invariant', () => {
 
   /** Ledger balances by purpose, account kind (platform or connected) and currency. */
   async function books() {
-    const rows = await t.engine.database.db
-      .selectFrom('ledger_accounts')
+    const rows = await ledgerBooks(t.engine.database.db)
       .select(['account_id', 'purpose', 'currency', 'balance'])
       .execute();
     const out: Record<string, number> = {};

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { createLedgerService } from '../src/ledger/service.ts';
 import { verifyLedger } from '../src/ledger/verify.ts';
 import { systemClock } from '../src/lib/clock.ts';
+import { ledgerBooks } from './helpers/books.ts';
 import { rawRequest, startEngine, type TestEngine, testDialect } from './helpers/engine.ts';
 
 // Splits (destination charges) and their refunds' transfer reversals to the
@@ -152,8 +153,7 @@ describe('ledger: splits and settlement batches', () => {
     const onlyEur = await rawRequest(t, 'GET', '/v1/settlement_batches?currency=EUR');
     assert.ok(onlyEur.json.data.every((b: { currency: string }) => b.currency === 'eur'));
     // The batch's posting: receivable cleared against cash, nets pending → available.
-    const books = await t.engine.database.db
-      .selectFrom('ledger_accounts')
+    const books = await ledgerBooks(t.engine.database.db)
       .select(['purpose', 'balance'])
       .where('account_id', '=', t.accountId)
       .where('currency', '=', 'eur')
@@ -342,8 +342,7 @@ describe('ledger: FX bookings in the settlement currency', () => {
         ['eur', -6_093, '0.9137'],
       ],
     );
-    const receivable = await t.engine.database.db
-      .selectFrom('ledger_accounts')
+    const receivable = await ledgerBooks(t.engine.database.db)
       .select('balance')
       .where('purpose', '=', 'processor_receivable')
       .where('currency', '=', 'eur')

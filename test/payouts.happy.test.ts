@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
+import { ledgerBooks } from './helpers/books.ts';
 import {
   addBankAccount,
   assertLedgerClean,
@@ -267,8 +268,7 @@ describe('payouts: bank accounts, payouts, pain.001, marking', () => {
     await assertLedgerClean(t);
 
     const books = async () => {
-      const rows = await t.engine.database.db
-        .selectFrom('ledger_accounts')
+      const rows = await ledgerBooks(t.engine.database.db)
         .select(['purpose', 'balance'])
         .where('account_id', '=', t.accountId)
         .where('currency', '=', 'eur')

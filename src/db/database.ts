@@ -22,6 +22,7 @@ import { reconciliationMigration } from './migrations/0007_reconciliation.ts';
 import { exportsMigration } from './migrations/0008_exports.ts';
 import { disputesMigration } from './migrations/0009_disputes.ts';
 import { financeFixesMigration } from './migrations/0010_finance_fixes.ts';
+import { balanceSlotsMigration } from './migrations/0011_balance_slots.ts';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -59,6 +60,7 @@ export function openDatabase(options: {
     // An idle client whose connection the server closed (restart, failover)
     // is dropped by the pool; without a listener the error would crash the process.
     pool.on('error', () => {});
+    pool.on('connect', usePreparedStatements);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const url = new URL(options.databaseUrl);
     url.password = '';
@@ -76,6 +78,33 @@ export function openDatabase(options: {
     dialect: new GroupCommitSqliteDialect(withStatementCache(sqlite)),
   });
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+/**
+ * PostgreSQL parses and plans every unnamed statement again. Kysely sends its
+ * queries unnamed, so each pooled client names the data statements it sends
+ * (one name per SQL text, for the life of the process) and the server parses
+ * each of them once per connection. DDL and other statements stay unnamed.
+ */
+const statementNames = new Map<string, string>();
+const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
+
+function usePreparedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const [text, values] = args;
+    if (args.length !== 2 || typeof text !== 'string' || !Array.isArray(values)) {
+      return query(...args);
+    }
+    if (!PREPARABLE.test(text)) return query(text, values);
+    let name = statementNames.get(text);
+    if (name === undefined) {
+      if (statementNames.size >= LIMITS.pgPreparedStatementsMax) return query(text, values);
+      name = `payrail_${statementNames.size}`;
+      statementNames.set(text, name);
+    }
+    return query({ text, values, name });
+  };
 }
 
 /**
@@ -117,6 +146,7 @@ export async function migrate(handle: DatabaseHandle): Promise<void> {
     '0008_exports': exportsMigration(),
     '0009_disputes': disputesMigration(),
     '0010_finance_fixes': financeFixesMigration(),
+    '0011_balance_slots': balanceSlotsMigration(),
   };
   const migrator = new Migrator({
     db: handle.db,

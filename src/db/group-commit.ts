@@ -33,6 +33,8 @@ export interface SqliteHandle {
   readonly inTransaction: boolean;
 }
 
+const SAVEPOINT = 'payrail_tx';
+
 interface Waiter {
   resolve(): void;
   reject(error: unknown): void;
@@ -77,7 +79,6 @@ export class GroupCommitDriver implements Driver {
   #groupOpen = false;
   #waiters: Waiter[] = [];
   #commitScheduled = false;
-  #savepoints = 0;
 
   constructor(db: SqliteHandle) {
     this.#db = db;
@@ -93,9 +94,11 @@ export class GroupCommitDriver implements Driver {
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
     const use = connection as Acquisition;
     this.#openGroup();
-    this.#savepoints = (this.#savepoints + 1) % Number.MAX_SAFE_INTEGER;
-    use.savepoint = `tx${this.#savepoints}`;
-    this.#run(`savepoint ${use.savepoint}`);
+    // Transactions never overlap on the connection (each holds the mutex from
+    // BEGIN to its end), so one savepoint name serves them all, and its three
+    // statements stay in the statement cache instead of pushing others out.
+    use.savepoint = SAVEPOINT;
+    this.#run(`savepoint ${SAVEPOINT}`);
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {

@@ -145,6 +145,8 @@ export interface ChargesTable {
   transfer_destination?: string | null;
   /** The txn_ of the charge's capture posting (0006). */
   balance_transaction?: string | null;
+  /** 1 once a dispute was opened on the charge (0009); null or 0: never disputed. */
+  disputed?: Bool | null;
 }
 
 export interface PaymentAttemptsTable {
@@ -235,6 +237,8 @@ export interface ConnectorAccountsTable {
   created: number;
   /** The currency this processor pays out in (0006); null: the presentment currency. */
   settlement_currency?: string | null;
+  /** Fixed fee per dispute (0009), in the settlement currency's minor unit; null: none. */
+  dispute_fee?: number | null;
 }
 
 export interface RoutingConfigsTable {
@@ -310,6 +314,7 @@ export interface Database {
   notification_settings: NotificationSettingsTable;
   notifications: NotificationsTable;
   ledger_accounts: LedgerAccountsTable;
+  ledger_balances: LedgerBalancesTable;
   ledger_transactions: LedgerTransactionsTable;
   ledger_entries: LedgerEntriesTable;
   fx_rates: FxRatesTable;
@@ -319,6 +324,7 @@ export interface Database {
   ledger_account_mappings: LedgerAccountMappingsTable;
   reconciliations: ReconciliationsTable;
   reconciliation_lines: ReconciliationLinesTable;
+  disputes: DisputesTable;
 }
 
 // --- ledger (0004_ledger) ---
@@ -333,10 +339,18 @@ export interface LedgerAccountsTable {
   /** See src/ledger/accounts.ts LedgerPurpose. */
   purpose: string;
   connector_id: string | null;
-  /** Sum of the account's entries, debit positive, credit negative, in minor units. */
-  balance: number;
-  version: number;
   created: number;
+}
+
+/**
+ * Part of a ledger account's balance (0011_balance_slots): the account's
+ * balance is the sum of its slots, and that equals the sum of its entries,
+ * debit positive, credit negative, in minor units.
+ */
+export interface LedgerBalancesTable {
+  ledger_account_id: string;
+  slot: number;
+  balance: number;
 }
 
 /** A group of entries summing to zero per currency; the charge/refund ones are Stripe balance transactions. */
@@ -652,6 +666,42 @@ export interface LedgerAccountMappingsTable {
   quickbooks_account: string | null;
   /** Xero account code (e.g. "610"). */
   xero_account_code: string | null;
+  created: number;
+  updated: number;
+}
+
+// --- disputes (0009_disputes) ---
+
+/** A processor's dispute (chargeback or inquiry) of one charge; Stripe's `dispute`. */
+export interface DisputesTable {
+  id: string;
+  account_id: string;
+  livemode: Bool;
+  charge_id: string;
+  payment_intent_id: string;
+  /** The connector that reported it (`sandbox` for the built-in one). */
+  connector: string;
+  /** The processor's own id of the dispute; unique per connector. */
+  connector_dispute_id: string;
+  amount: number;
+  currency: string;
+  reason: string;
+  /** Stripe's statuses: warning_needs_response … won, lost (src/disputes/states.ts). */
+  status: string;
+  /** 1: the first chargeback; 2: a second chargeback / pre-arbitration (Adyen). */
+  cycle: number;
+  /** How many of the ledger's dispute postings were made, in order (src/ledger/disputes.ts). */
+  funds_moves: number;
+  network_reason_code: string | null;
+  /** JSON: Stripe's evidence fields (strings or null). */
+  evidence: string;
+  due_by: number | null;
+  submission_count: number;
+  has_evidence: Bool;
+  past_due: Bool;
+  is_charge_refundable: Bool;
+  metadata: string;
+  version: number;
   created: number;
   updated: number;
 }

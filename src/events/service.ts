@@ -1,5 +1,6 @@
 import { livemodeFlag, type OpContext, type Scope } from '../db/context.ts';
 import { type Db, fromJson, type Tx, toJson } from '../db/database.ts';
+import { insertRows } from '../db/insert.ts';
 import type { EventsTable } from '../db/schema.ts';
 import { type ListQueryInput, paginate } from '../http/pagination.ts';
 import { type Clock, unixSeconds } from '../lib/clock.ts';
@@ -59,29 +60,49 @@ export function previousAttributes(
   return Object.keys(changed).length > 0 ? changed : undefined;
 }
 
+/** Context of a recorded batch of events: whose they are and which request made them. */
+export type RecordContext = Pick<OpContext, 'scope' | 'requestId' | 'idempotencyKey'>;
+
+/**
+ * Runs in the transaction that recorded `events`, after them: a module that
+ * reacts to another's state change (the sandbox's dispute card reacts to a
+ * captured charge) without that module calling it. Must stay cheap for the
+ * events it ignores; what it writes commits or rolls back with the cause.
+ */
+export type RecordedListener = (tx: Tx, ctx: RecordContext, events: NewEvent[]) => Promise<void>;
+
 export function createEventsService(db: Db, clock: Clock) {
+  const listeners: RecordedListener[] = [];
+
+  function onRecorded(listener: RecordedListener): () => void {
+    listeners.push(listener);
+    return () => {
+      const index = listeners.indexOf(listener);
+      if (index >= 0) listeners.splice(index, 1);
+    };
+  }
+
   async function record(
     tx: Tx,
     ctx: Pick<OpContext, 'scope' | 'requestId' | 'idempotencyKey'>,
     events: NewEvent[],
   ): Promise<void> {
-    for (const event of events) {
-      await tx
-        .insertInto('events')
-        .values({
-          id: newId('evt', clock.nowMs()),
-          account_id: ctx.scope.accountId,
-          livemode: livemodeFlag(ctx.scope),
-          type: event.type,
-          api_version: API_VERSION,
-          data_object: toJson(event.object),
-          previous_attributes: event.previousAttributes ? toJson(event.previousAttributes) : null,
-          request_id: ctx.requestId,
-          idempotency_key: ctx.idempotencyKey,
-          created: unixSeconds(clock),
-        })
-        .execute();
-    }
+    if (events.length === 0) return;
+    // One statement for all of them; rows take their `seq` in list order.
+    const rows = events.map((event) => ({
+      id: newId('evt', clock.nowMs()),
+      account_id: ctx.scope.accountId,
+      livemode: livemodeFlag(ctx.scope),
+      type: event.type,
+      api_version: API_VERSION,
+      data_object: toJson(event.object),
+      previous_attributes: event.previousAttributes ? toJson(event.previousAttributes) : null,
+      request_id: ctx.requestId,
+      idempotency_key: ctx.idempotencyKey,
+      created: unixSeconds(clock),
+    }));
+    await insertRows(tx, 'events', rows);
+    for (const listener of listeners) await listener(tx, ctx, events);
   }
 
   async function retrieve(scope: Scope, id: string): Promise<ApiEvent | undefined> {
@@ -114,7 +135,7 @@ export function createEventsService(db: Db, clock: Clock) {
     return { data: rows.map(serializeEvent), hasMore };
   }
 
-  return { record, retrieve, list };
+  return { record, retrieve, list, onRecorded };
 }
 
 export type EventsService = ReturnType<typeof createEventsService>;

@@ -1,6 +1,8 @@
+import { sql } from 'kysely';
 import type { Tx } from '../db/database.ts';
-import { assert } from '../lib/assert.ts';
+import { assert, assertSafeInteger } from '../lib/assert.ts';
 import { newId } from '../lib/ids.ts';
+import { LIMITS } from '../lib/limits.ts';
 
 // Ledger accounts. Sign convention everywhere in the ledger: a debit is a
 // positive amount, a credit a negative one, so the entries of every
@@ -33,6 +35,9 @@ export const LEDGER_PURPOSES = [
   'cash',
   // Clearing between a platform and its connected accounts (splits).
   'transfers',
+  // Clearing for extra charges found by recovery: what processors captured
+  // and still hold until the refund reversing it succeeds (src/ledger/extra-charges.ts).
+  'extra_charges',
 ] as const;
 
 export type LedgerPurpose = (typeof LEDGER_PURPOSES)[number];
@@ -57,38 +62,109 @@ export function naturalKey(key: AccountKey): string {
 }
 
 /**
- * The id of the book account for `key`, created (balance 0) when missing.
- * ON CONFLICT DO NOTHING keeps two racing transactions from failing on the
- * unique natural key: the loser waits for the winner and then reads its row.
+ * The ids of the book accounts for `keys` (by natural key), each created
+ * (with no balance) when missing. ON CONFLICT DO NOTHING keeps two racing
+ * transactions from failing on the unique natural key: the loser waits for the
+ * winner and then reads its row.
  */
-export async function ledgerAccountId(tx: Tx, key: AccountKey, nowSeconds: number) {
-  const natural = naturalKey(key);
-  const existing = await tx
-    .selectFrom('ledger_accounts')
-    .select('id')
-    .where('natural_key', '=', natural)
-    .executeTakeFirst();
-  if (existing) return existing.id;
+export async function ledgerAccountIds(
+  tx: Tx,
+  keys: readonly AccountKey[],
+  nowSeconds: number,
+): Promise<Map<string, string>> {
+  const byNatural = new Map(keys.map((key) => [naturalKey(key), key]));
+  const naturals = [...byNatural.keys()];
+  const ids = new Map<string, string>();
+  const read = async (wanted: string[]) => {
+    const rows = await tx
+      .selectFrom('ledger_accounts')
+      .select(['id', 'natural_key'])
+      .where('natural_key', 'in', wanted)
+      .execute();
+    for (const row of rows) ids.set(row.natural_key, row.id);
+  };
+  await read(naturals);
+  const missing = naturals.filter((natural) => !ids.has(natural));
+  if (missing.length === 0) return ids;
   await tx
     .insertInto('ledger_accounts')
-    .values({
-      id: newId('la', nowSeconds * 1000),
-      natural_key: natural,
-      account_id: key.accountId,
-      livemode: key.livemode,
-      currency: key.currency,
-      purpose: key.purpose,
-      connector_id: key.connectorId ?? null,
-      balance: 0,
-      version: 0,
-      created: nowSeconds,
-    })
+    .values(
+      missing.map((natural) => {
+        const key = byNatural.get(natural) as AccountKey;
+        return {
+          id: newId('la', nowSeconds * 1000),
+          natural_key: natural,
+          account_id: key.accountId,
+          livemode: key.livemode,
+          currency: key.currency,
+          purpose: key.purpose,
+          connector_id: key.connectorId ?? null,
+          created: nowSeconds,
+        };
+      }),
+    )
     .onConflict((oc) => oc.doNothing())
     .execute();
-  const row = await tx
-    .selectFrom('ledger_accounts')
-    .select('id')
-    .where('natural_key', '=', natural)
-    .executeTakeFirstOrThrow();
-  return row.id;
+  await read(missing);
+  for (const natural of missing) assert(ids.has(natural), `ledger account ${natural} exists`);
+  return ids;
+}
+
+// Balances. An account's balance is the sum of its slot rows in
+// ledger_balances. A posting adds to one slot, picked at random per posting,
+// so concurrent postings to a busy account (a merchant's pending balance, a
+// processor's receivable) rarely wait on the same row lock on PostgreSQL,
+// where a row lock is held until COMMIT. Readers sum the slots.
+
+/** The slot a posting adds to. */
+export function pickBalanceSlot(): number {
+  return Math.floor(Math.random() * LIMITS.ledgerBalanceSlots);
+}
+
+/**
+ * Adds each amount to one slot of its account's balance (creating the slot at
+ * 0), in one statement; the rows are locked in the order given.
+ */
+export async function addToBalances(
+  tx: Tx,
+  slot: number,
+  amounts: ReadonlyArray<{ ledgerAccountId: string; amountMinor: number }>,
+): Promise<void> {
+  if (amounts.length === 0) return;
+  const rows = await tx
+    .insertInto('ledger_balances')
+    .values(
+      amounts.map((a) => ({ ledger_account_id: a.ledgerAccountId, slot, balance: a.amountMinor })),
+    )
+    .onConflict((oc) =>
+      oc
+        .columns(['ledger_account_id', 'slot'])
+        .doUpdateSet({ balance: sql<number>`ledger_balances.balance + excluded.balance` }),
+    )
+    .returning(['ledger_account_id', 'balance'])
+    .execute();
+  for (const row of rows) {
+    assertSafeInteger(Number(row.balance), `balance of ledger account ${row.ledger_account_id}`);
+  }
+}
+
+/** The balance of each of the given accounts (0 for an account without slots). */
+export async function balancesOf(
+  tx: Tx,
+  ledgerAccountIds: readonly string[],
+): Promise<Map<string, number>> {
+  const balances = new Map<string, number>(ledgerAccountIds.map((id) => [id, 0]));
+  if (ledgerAccountIds.length === 0) return balances;
+  const rows = await tx
+    .selectFrom('ledger_balances')
+    .select(['ledger_account_id', (eb) => eb.fn.sum<number | string>('balance').as('balance')])
+    .where('ledger_account_id', 'in', ledgerAccountIds)
+    .groupBy('ledger_account_id')
+    .execute();
+  for (const row of rows) {
+    const balance = Number(row.balance);
+    assertSafeInteger(balance, `balance of ledger account ${row.ledger_account_id}`);
+    balances.set(row.ledger_account_id, balance);
+  }
+  return balances;
 }

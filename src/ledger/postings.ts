@@ -1,8 +1,15 @@
 import type { Tx } from '../db/database.ts';
+import { insertRows } from '../db/insert.ts';
 import type { LedgerTransactionsTable } from '../db/schema.ts';
 import { assert, assertSafeInteger } from '../lib/assert.ts';
 import { newId } from '../lib/ids.ts';
-import { type AccountKey, ledgerAccountId, naturalKey } from './accounts.ts';
+import {
+  type AccountKey,
+  addToBalances,
+  ledgerAccountIds,
+  naturalKey,
+  pickBalanceSlot,
+} from './accounts.ts';
 
 // Posting: one ledger transaction and its entries, written in the caller's
 // database transaction (the one that changes the charge or refund), so money
@@ -159,9 +166,11 @@ export function settlementEntries(input: {
 }
 
 /**
- * Writes the transaction, its entries and the account balances. Accounts are
- * updated in natural-key order so two concurrent postings on PostgreSQL take
- * their row locks in the same order and cannot deadlock.
+ * Writes the transaction, its entries and the account balances. Each posting
+ * adds to one balance slot per account (src/ledger/accounts.ts), the same slot
+ * for all its accounts, and touches them in natural-key order: two concurrent
+ * postings on PostgreSQL either use different slot rows or take the same rows'
+ * locks in the same order, so they cannot deadlock.
  */
 export async function post(
   tx: Tx,
@@ -173,32 +182,34 @@ export async function post(
   assert(txn.net === txn.amount - txn.fee, `${txn.id}: net must equal amount - fee`);
   // `+ 0` turns a negated zero (-0) into 0 before it reaches the database.
   const row = { ...txn, amount: txn.amount + 0, fee: txn.fee + 0, net: txn.net + 0 };
-  await tx.insertInto('ledger_transactions').values(row).execute();
+  await insertRows(tx, 'ledger_transactions', [row]);
   const ordered = [...entries].sort((a, b) =>
     naturalKey(a.account) < naturalKey(b.account) ? -1 : 1,
   );
-  for (const entry of ordered) {
-    const accountId = await ledgerAccountId(tx, entry.account, txn.created);
-    await tx
-      .insertInto('ledger_entries')
-      .values({
-        id: newId('le', txn.created * 1000),
-        transaction_id: txn.id,
-        ledger_account_id: accountId,
-        amount: entry.amountMinor + 0,
-        currency: entry.account.currency,
-        created: txn.created,
-      })
-      .execute();
-    const updated = await tx
-      .updateTable('ledger_accounts')
-      .set((eb) => ({
-        balance: eb('balance', '+', entry.amountMinor),
-        version: eb('version', '+', 1),
-      }))
-      .where('id', '=', accountId)
-      .returning('balance')
-      .executeTakeFirstOrThrow();
-    assertSafeInteger(Number(updated.balance), `balance of ledger account ${accountId}`);
+  const slot = pickBalanceSlot();
+  const ids = await ledgerAccountIds(
+    tx,
+    ordered.map((entry) => entry.account),
+    txn.created,
+  );
+  const rows = ordered.map((entry) => ({
+    id: newId('le', txn.created * 1000),
+    transaction_id: txn.id,
+    ledger_account_id: ids.get(naturalKey(entry.account)) as string,
+    amount: entry.amountMinor + 0,
+    currency: entry.account.currency,
+    created: txn.created,
+  }));
+  if (rows.length === 0) return;
+  await insertRows(tx, 'ledger_entries', rows);
+  // One balance row per account: entries to the same account add up first.
+  const sums = new Map<string, number>();
+  for (const row of rows) {
+    sums.set(row.ledger_account_id, (sums.get(row.ledger_account_id) ?? 0) + row.amount);
   }
+  await addToBalances(
+    tx,
+    slot,
+    [...sums].map(([ledgerAccountId, amountMinor]) => ({ ledgerAccountId, amountMinor })),
+  );
 }

@@ -22,6 +22,8 @@ export const BalanceTransactionListQuery = z.strictObject({
     'payout',
     'payout_cancel',
     'payout_failure',
+    // Dispute withdrawals and reinstatements (Stripe's type for them).
+    'adjustment',
   ] as const).optional(),
   source: strField(LIMITS.paramLengthMax).optional(),
   currency: currencyFilter.optional(),

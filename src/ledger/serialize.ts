@@ -1,5 +1,6 @@
 import { fromJson } from '../db/database.ts';
 import type { LedgerTransactionsTable, SettlementBatchesTable } from '../db/schema.ts';
+import { DISPUTE_API_TYPE, DISPUTE_TYPES } from './disputes.ts';
 import type { MerchantBalance } from './service.ts';
 
 // Stripe's shapes for the balance and balance transactions, so code written
@@ -30,7 +31,8 @@ export function serializeBalanceTransaction(row: LedgerTransactionsTable) {
     reporting_category: row.reporting_category,
     source: row.source,
     status: row.status,
-    type: row.type,
+    // The books keep one type per dispute movement; Stripe calls them all `adjustment`.
+    type: DISPUTE_TYPES.includes(row.type) ? DISPUTE_API_TYPE : row.type,
   };
 }
 

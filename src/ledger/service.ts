@@ -4,6 +4,7 @@ import { paginate } from '../http/pagination.ts';
 import { type Clock, unixSeconds } from '../lib/clock.ts';
 import { notFound } from '../lib/errors.ts';
 import { createBooking } from './book.ts';
+import { DISPUTE_API_TYPE, DISPUTE_TYPES } from './disputes.ts';
 import type { BalanceTransactionListInput, SettlementBatchListInput } from './schemas.ts';
 import { createSettlement } from './settle.ts';
 
@@ -23,6 +24,8 @@ export const BALANCE_TRANSACTION_TYPES = [
   'payout',
   'payout_cancel',
   'payout_failure',
+  // Disputes: shown as `adjustment`, like Stripe (src/ledger/disputes.ts).
+  ...DISPUTE_TYPES,
 ] as const;
 /** Payout types: posted `available` by the payouts module, never settled. */
 export const PAYOUT_TYPES = ['payout', 'payout_cancel', 'payout_failure'] as const;
@@ -54,12 +57,18 @@ export function createLedgerService(deps: { db: Db; clock: Clock; availableAfter
   async function balance(scope: Scope): Promise<MerchantBalance[]> {
     await settle({ nowSeconds: unixSeconds(clock), scope });
     const rows = await db
-      .selectFrom('ledger_accounts')
-      .select(['currency', 'purpose', 'balance'])
-      .where('account_id', '=', scope.accountId)
-      .where('livemode', '=', livemodeFlag(scope))
-      .where('purpose', 'in', ['merchant_pending', 'merchant_available'])
-      .orderBy('currency')
+      .selectFrom('ledger_accounts as a')
+      .leftJoin('ledger_balances as b', 'b.ledger_account_id', 'a.id')
+      .select([
+        'a.currency',
+        'a.purpose',
+        (eb) => eb.fn.coalesce(eb.fn.sum<number | string>('b.balance'), eb.lit(0)).as('balance'),
+      ])
+      .where('a.account_id', '=', scope.accountId)
+      .where('a.livemode', '=', livemodeFlag(scope))
+      .where('a.purpose', 'in', ['merchant_pending', 'merchant_available'])
+      .groupBy(['a.id', 'a.currency', 'a.purpose'])
+      .orderBy('a.currency')
       .execute();
     const byCurrency = new Map<string, MerchantBalance>();
     for (const row of rows) {
@@ -84,7 +93,8 @@ export function createLedgerService(deps: { db: Db; clock: Clock; availableAfter
       .where('account_id', '=', scope.accountId)
       .where('livemode', '=', livemodeFlag(scope))
       .where('type', 'in', [...BALANCE_TRANSACTION_TYPES]);
-    if (filters.type !== undefined) query = query.where('type', '=', filters.type);
+    if (filters.type === DISPUTE_API_TYPE) query = query.where('type', 'in', DISPUTE_TYPES);
+    else if (filters.type !== undefined) query = query.where('type', '=', filters.type);
     if (filters.source !== undefined) query = query.where('source', '=', filters.source);
     if (filters.currency !== undefined) query = query.where('currency', '=', filters.currency);
     if (filters.payout !== undefined) query = query.where('payout_id', '=', filters.payout);

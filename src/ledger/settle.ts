@@ -7,6 +7,7 @@ import { newId } from '../lib/ids.ts';
 import { LIMITS } from '../lib/limits.ts';
 import type { Logger } from '../lib/logger.ts';
 import { type BookingDeps, newTransaction } from './book.ts';
+import { DISPUTE_TYPES } from './disputes.ts';
 import { post, settlementEntries } from './postings.ts';
 
 // Settlement: balance transactions that are due (available_on ≤ now) move
@@ -26,10 +27,11 @@ export const SETTLED_TYPES = [
   'payment',
   'transfer_refund',
   'payment_refund',
+  ...DISPUTE_TYPES,
 ] as const;
 
 /** Of those, the ones the processor settles: they carry the receivable and its fee. */
-export const PROCESSOR_TYPES = ['charge', 'refund'] as const;
+export const PROCESSOR_TYPES = ['charge', 'refund', ...DISPUTE_TYPES] as const;
 
 interface Group {
   accountId: string;

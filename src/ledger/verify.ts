@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/database.ts';
+import { fundsMovesFor, isDisputeStatus } from '../disputes/states.ts';
 import { LIMITS } from '../lib/limits.ts';
+import { DISPUTE_MOVEMENTS, DISPUTE_TYPES } from './disputes.ts';
 import {
   BALANCE_TRANSACTION_TYPES,
   PAYOUT_PAID_TYPE,
@@ -8,6 +10,7 @@ import {
   RELEASE_TYPE,
 } from './service.ts';
 import { PROCESSOR_TYPES, SETTLED_TYPES, SETTLEMENT_TYPE } from './settle.ts';
+import { checkExtraCaptures, EXTRA_TYPES } from './verify-extra-charges.ts';
 
 // `payrail ledger verify`: re-derives every invariant of the books from the
 // rows, over every account and mode. It only reads; what it finds wrong it
@@ -20,6 +23,9 @@ export interface VerifyReport {
   /** Every problem found, counted; only the first LIMITS.ledgerVerifyProblemsMax are listed. */
   problemCount: number;
   problems: string[];
+  /** Not problems: money still on its way (extra captures awaiting their refund), first few listed. */
+  openCount: number;
+  open: string[];
 }
 
 type Row = Record<string, unknown>;
@@ -60,10 +66,12 @@ async function checkTransactions(ex: Executor, report: (p: string) => void) {
 async function checkBalances(ex: Executor, report: (p: string) => void) {
   for (const r of await rows(
     ex,
-    sql`SELECT a.id, a.purpose, a.balance,
-          (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e WHERE e.ledger_account_id = a.id) AS total
-        FROM ledger_accounts a
-        WHERE a.balance <> (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e WHERE e.ledger_account_id = a.id)`,
+    sql`SELECT id, purpose, balance, total FROM (
+          SELECT a.id, a.purpose,
+            (SELECT COALESCE(SUM(b.balance), 0) FROM ledger_balances b WHERE b.ledger_account_id = a.id) AS balance,
+            (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e WHERE e.ledger_account_id = a.id) AS total
+          FROM ledger_accounts a) sums
+        WHERE balance <> total`,
   )) {
     if (num(r.balance) !== num(r.total)) {
       report(
@@ -71,12 +79,20 @@ async function checkBalances(ex: Executor, report: (p: string) => void) {
       );
     }
   }
+  for (const r of await rows(
+    ex,
+    sql`SELECT DISTINCT b.ledger_account_id AS id FROM ledger_balances b
+        LEFT JOIN ledger_accounts a ON a.id = b.ledger_account_id WHERE a.id IS NULL`,
+  )) {
+    report(`balance slots name ledger account ${r.id}, which does not exist`);
+  }
   // The merchant's pending and available balances are the nets of its balance
   // transactions in that status (liabilities: credit, so negated).
   const types = sql.join([...BALANCE_TRANSACTION_TYPES]);
   for (const r of await rows(
     ex,
-    sql`SELECT a.id, a.purpose, a.balance,
+    sql`SELECT a.id, a.purpose,
+          (SELECT COALESCE(SUM(b.balance), 0) FROM ledger_balances b WHERE b.ledger_account_id = a.id) AS balance,
           (SELECT COALESCE(SUM(t.net), 0) FROM ledger_transactions t
             WHERE t.account_id = a.account_id AND t.livemode = a.livemode
               AND t.currency = a.currency AND t.type IN (${types})
@@ -311,9 +327,64 @@ async function checkBatchEntries(
   }
 }
 
+/**
+ * (3e) every dispute has exactly the movements its status implies, in order
+ * (funds withdrawn, reinstated, …), each for the dispute's amount on its account.
+ */
+async function checkDisputes(ex: Executor, report: (p: string) => void) {
+  const posted = new Map<string, Row[]>();
+  for (const r of await rows(
+    ex,
+    sql`SELECT t.source, t.type, t.account_id, COALESCE(t.source_amount, t.amount) AS posted,
+          COALESCE(t.source_currency, t.currency) AS posted_currency
+        FROM ledger_transactions t WHERE t.type IN (${sql.join(DISPUTE_TYPES)})`,
+  )) {
+    posted.set(String(r.source), [...(posted.get(String(r.source)) ?? []), r]);
+  }
+  for (const d of await rows(
+    ex,
+    sql`SELECT id, account_id, amount, currency, status, cycle, funds_moves FROM disputes`,
+  )) {
+    const what = `dispute ${d.id}`;
+    const moves = num(d.funds_moves);
+    const status = String(d.status);
+    if (!isDisputeStatus(status)) report(`${what} has unknown status ${status}`);
+    else if (fundsMovesFor(status, num(d.cycle)) !== moves)
+      report(`${what} is ${status} (cycle ${num(d.cycle)}) but records ${moves} movement(s)`);
+    const found = posted.get(String(d.id)) ?? [];
+    for (const [index, movement] of DISPUTE_MOVEMENTS.entries()) {
+      const txn = found.find((t) => t.type === movement.type);
+      if (index >= moves) {
+        if (txn) report(`${what} has a ${movement.type} posting it never made`);
+        continue;
+      }
+      if (!txn) {
+        report(`${what} moved funds (${movement.type}) but has no posting`);
+        continue;
+      }
+      const want = movement.sign * num(d.amount);
+      if (num(txn.posted) !== want || txn.posted_currency !== d.currency)
+        report(
+          `${what}: ${movement.type} posts ${num(txn.posted)} ${txn.posted_currency}, expected ${want} ${d.currency}`,
+        );
+      if (txn.account_id !== d.account_id)
+        report(`${what}: ${movement.type} is on another account`);
+    }
+  }
+}
+
+function disputeCauseProblem(r: Row, type: string): string | null {
+  if (r.d_moves === null) return 'no such dispute';
+  if (r.d_account !== r.account_id) return 'posted on another account than its dispute';
+  const moves = num(r.d_moves);
+  if (DISPUTE_TYPES.indexOf(type) >= moves) return `the dispute records ${moves} movement(s)`;
+  return null;
+}
+
 /** Why a transaction's cause does not hold, or null when it does. */
 function causeProblem(r: Row): string | null {
   const type = String(r.type);
+  if (DISPUTE_TYPES.includes(type)) return disputeCauseProblem(r, type);
   if (type === 'charge' || type === 'transfer' || type === 'payment') {
     if (r.amount_captured === null) return 'no such charge';
     if (num(r.amount_captured) === 0) return 'the charge is not captured';
@@ -340,6 +411,8 @@ function causeProblem(r: Row): string | null {
   }
   if (type === PAYOUT_PAID_TYPE || (PAYOUT_TYPES as readonly string[]).includes(type))
     return payoutCauseProblem(r, type);
+  // Their causes are payment attempts: checkExtraCaptures checks them.
+  if (EXTRA_TYPES.includes(type)) return null;
   return 'unknown type';
 }
 
@@ -373,7 +446,7 @@ async function checkPostingsHaveCauses(ex: Executor, report: (p: string) => void
             rf.status AS refund_status, rc.transfer_destination AS rc_dest,
             s.status AS released_status, s.net AS released_net, b.account_id AS b_account,
             p.status AS payout_status, p.amount AS payout_amount, p.account_id AS p_account,
-            p.currency AS p_currency
+            p.currency AS p_currency, d.funds_moves AS d_moves, d.account_id AS d_account
           FROM ledger_transactions t
           LEFT JOIN charges c ON t.type IN ('charge', 'transfer', 'payment') AND c.id = t.source
           LEFT JOIN refunds rf ON t.type IN ('refund', 'transfer_refund', 'payment_refund') AND rf.id = t.source
@@ -381,6 +454,7 @@ async function checkPostingsHaveCauses(ex: Executor, report: (p: string) => void
           LEFT JOIN ledger_transactions s ON t.type = ${RELEASE_TYPE} AND s.id = t.source
           LEFT JOIN settlement_batches b ON t.type = ${SETTLEMENT_TYPE} AND b.id = t.source
           LEFT JOIN payouts p ON p.id = t.payout_id
+          LEFT JOIN disputes d ON t.type IN (${sql.join(DISPUTE_TYPES)}) AND d.id = t.source
           WHERE t.id > ${after} ORDER BY t.id LIMIT ${LIMITS.ledgerVerifyPageRows}`,
     );
     for (const r of page) {
@@ -432,9 +506,16 @@ export async function verifyLedger(ex: Executor): Promise<VerifyReport> {
   await checkCausesPosted(ex, report);
   await checkSplits(ex, report);
   await checkPayouts(ex, report);
+  await checkDisputes(ex, report);
   await checkBatches(ex, report);
   await checkPostingsHaveCauses(ex, report);
   await checkReleased(ex, report);
+  const open: string[] = [];
+  let openCount = 0;
+  await checkExtraCaptures(ex, report, (item) => {
+    openCount += 1;
+    if (open.length < LIMITS.ledgerVerifyProblemsMax) open.push(item);
+  });
   const count = async (table: 'ledger_transactions' | 'ledger_entries' | 'ledger_accounts') =>
     num(
       (
@@ -453,13 +534,17 @@ export async function verifyLedger(ex: Executor): Promise<VerifyReport> {
     },
     problemCount,
     problems,
+    openCount,
+    open,
   };
 }
 
 export function formatReport(report: VerifyReport): string {
   const { transactions, entries, accounts } = report.counts;
   const head = `ledger verify: ${transactions} transactions, ${entries} entries, ${accounts} accounts`;
-  if (report.ok) return `${head}: OK, every invariant holds\n`;
+  const openLines = report.open.map((o) => `  - open: ${o}\n`).join('');
+  const open = report.openCount > 0 ? `${report.openCount} open item(s)\n${openLines}` : '';
+  if (report.ok) return `${head}: OK, every invariant holds\n${open}`;
   const listed = report.problems.map((p) => `  - ${p}`).join('\n');
   const more =
     report.problemCount > report.problems.length

@@ -44,6 +44,7 @@ export const ERROR_CATALOGUE = {
   payment_method_unexpected_state: { status: 400, type: 'invalid_request_error' },
   payment_method_not_available: { status: 400, type: 'invalid_request_error' },
   charge_already_refunded: { status: 400, type: 'invalid_request_error' },
+  charge_disputed: { status: 400, type: 'invalid_request_error' },
   charge_not_refundable: { status: 400, type: 'invalid_request_error' },
   amount_to_capture_too_large: { status: 400, type: 'invalid_request_error' },
   refund_amount_too_large: { status: 400, type: 'invalid_request_error' },
@@ -102,6 +103,7 @@ export const ERROR_CATALOGUE = {
   // Reconciliation (appended).
   reconciliation_file_invalid: { status: 400, type: 'invalid_request_error' },
   reconciliation_line_unexpected_state: { status: 400, type: 'invalid_request_error' },
+  dispute_unexpected_state: { status: 400, type: 'invalid_request_error' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -43,7 +43,8 @@ export type IdPrefix =
   | 'stb'
   | 'recon'
   | 'rcl'
-  | 'jmap';
+  | 'jmap'
+  | 'du';
 
 export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
   if (nowMs > lastMs) {
@@ -62,10 +63,29 @@ export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
   return `${prefix}_${time}${count}${randomBase36(RANDOM_CHARS)}`;
 }
 
+// Random bytes are drawn from the CSPRNG a pool at a time: one randomBytes()
+// call per id cost more than the rest of newId.
+const POOL_BYTES = 4096;
+let pool = randomBytes(POOL_BYTES);
+let poolOffset = 0;
+
+function nextRandomBytes(length: number): Buffer {
+  if (length > POOL_BYTES) return randomBytes(length);
+  if (poolOffset + length > POOL_BYTES) {
+    pool = randomBytes(POOL_BYTES);
+    poolOffset = 0;
+  }
+  const bytes = pool.subarray(poolOffset, poolOffset + length);
+  poolOffset += length;
+  return bytes;
+}
+
+const BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz';
+
 export function randomBase36(length: number): string {
-  const bytes = randomBytes(length);
+  const bytes = nextRandomBytes(length);
   let out = '';
-  for (const byte of bytes) out += (byte % 36).toString(36);
+  for (let i = 0; i < length; i++) out += BASE36[(bytes[i] as number) % 36];
   return out;
 }
 

@@ -209,6 +209,8 @@ export const LIMITS = {
   inflightDefault: 512,
   /** SQLite: prepared statements kept per process (the engine issues a few hundred distinct ones). */
   sqliteStatementCacheMax: 2000,
+  /** PostgreSQL: distinct SQL texts given a prepared-statement name per process (the rest run unnamed). */
+  pgPreparedStatementsMax: 2000,
   // --- payouts (bank accounts, payouts, pain.001 export) ---
   /** Bank accounts (external accounts, deleted ones not counted) per account and mode. */
   payoutBankAccountsMax: 20,
@@ -267,4 +269,19 @@ export const LIMITS = {
   ledgerSettlementIntervalMsMax: 24 * 3600 * 1000,
   /** Ledger transactions read per page when `ledger verify` checks each one's cause. */
   ledgerVerifyPageRows: 5000,
+  // --- ledger: balance slots ---
+  /** Slot rows per ledger account balance (src/ledger/accounts.ts): concurrent postings spread over them. */
+  ledgerBalanceSlots: 16,
+  // --- finance fixes (payout updates) ---
+  /** Tries of one payout metadata update that lost the version check to a concurrent change. */
+  payoutUpdateAttemptsMax: 20,
+  // --- disputes (docs/disputes.md) ---
+  /** Longest single evidence field (Stripe's limit for text evidence). */
+  disputeEvidenceFieldLengthMax: 20_000,
+  /** All evidence fields of one dispute together (Stripe's combined limit). */
+  disputeEvidenceTotalLengthMax: 150_000,
+  /** Evidence is due this long after a sandbox or psp-sim dispute opens (processors give their own). */
+  disputeEvidenceDueSeconds: 7 * 24 * 3600,
+  /** Ids a dispute notice may name for the disputed payment. */
+  disputeNoticeReferencesMax: 5,
 } as const;

@@ -1,5 +1,6 @@
 import { connectorDefinitions } from '../connectors/index.ts';
 import { createSandboxConnector } from '../connectors/sandbox/connector.ts';
+import type { DisputesService } from '../disputes/service.ts';
 import { registerLedgerRoutes } from '../ledger/routes.ts';
 import { createLedgerService } from '../ledger/service.ts';
 import { LIMITS } from '../lib/limits.ts';
@@ -27,6 +28,8 @@ export function createPaymentsModule(
     routing: RoutingAdmin;
     health: HealthMonitor;
     metrics: Metrics;
+    /** Where processors' dispute notices go (src/disputes). */
+    disputes: Pick<DisputesService, 'applyNotice'>;
   },
 ) {
   const { db, clock, events, vault, config, logger } = deps;
@@ -77,7 +80,12 @@ export function createPaymentsModule(
     instances: deps.instances,
   });
 
-  registerConnectorWebhookRoute(deps.app, { connectors, recovery, logger });
+  registerConnectorWebhookRoute(deps.app, {
+    connectors,
+    recovery,
+    logger,
+    disputes: deps.disputes,
+  });
 
   let timer: NodeJS.Timeout | undefined;
   let pass: Promise<unknown> = Promise.resolve();

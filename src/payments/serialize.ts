@@ -81,7 +81,7 @@ export function serializeCharge(
     customer: row.customer_id,
     description: row.description,
     destination: row.transfer_destination ?? null,
-    disputed: false,
+    disputed: row.disputed === 1,
     failure_balance_transaction: null,
     failure_code: row.failure_code,
     failure_message: row.failure_message,

@@ -30,6 +30,7 @@ import type { IntentAction } from './state-machine.ts';
 import {
   countAttempts,
   insertAttempt,
+  insertIntent,
   requireIntent,
   saveIntent,
   settleAttempt,
@@ -69,6 +70,11 @@ export interface BeginSpec {
   /** The connector account (or `sandbox`) the attempt goes to, and why. */
   connectorId: string;
   routingReason: string;
+  /**
+   * `before` was made by this transaction and is not written yet (create with
+   * confirm=true): it is inserted once, already in its new state.
+   */
+  unsaved?: boolean;
 }
 
 /** A confirmation under way: its plan of candidates and how far through it we are. */
@@ -125,14 +131,17 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
   async function begin(tx: Tx, ctx: OpContext, spec: BeginSpec): Promise<Begun> {
     const { before } = spec;
     const status = transition(before, spec.action, spec.verb);
-    if ((await countAttempts(tx, before.id)) >= LIMITS.attemptsPerIntentMax) {
+    if (!spec.unsaved && (await countAttempts(tx, before.id)) >= LIMITS.attemptsPerIntentMax) {
       throw unexpectedState(
         before,
         `This PaymentIntent reached ${LIMITS.attemptsPerIntentMax} attempts.`,
       );
     }
     const attempt = newAttempt(before, spec);
-    const intent = await saveIntent(tx, before, { ...before, ...spec.changes, status });
+    const after = { ...before, ...spec.changes, status };
+    const intent = spec.unsaved
+      ? await insertIntent(tx, { ...after, version: before.version + 1 })
+      : await saveIntent(tx, before, after);
     await insertAttempt(tx, attempt);
     await ctx.checkpoint(tx, before.id);
     return { intent, attempt };
@@ -358,6 +367,7 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     pm: PaymentMethodsTable | null,
     changes: Partial<PaymentIntentsTable>,
     snapshot: RoutingSnapshot,
+    unsaved = false,
   ): Promise<ConfirmStep> {
     if (!pm) {
       throw unexpectedState(
@@ -377,6 +387,7 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     };
     const first = plan.candidates[0];
     if (!first) {
+      if (unsaved) await insertIntent(tx, before);
       const result = await settlement.noProcessor(tx, ctx, {
         before,
         changes: confirmed,
@@ -396,6 +407,7 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
       amountMinor: before.amount,
       connectorId: first.connectorId,
       routingReason: first.reason,
+      unsaved,
     });
     return { kind: 'started', confirmation: { begun, pm, instrument, plan, index: 0 } };
   }
@@ -418,16 +430,17 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
       );
       const pm = await paymentMethodFor(tx, ctx, row, input);
       if (pm) row.payment_method_id = pm.id;
-      await tx.insertInto('payment_intents').values(row).execute();
       await events.record(tx, ctx, [
         { type: 'payment_intent.created', object: serializeIntent(row) },
       ]);
       if (!snapshot) {
+        await insertIntent(tx, row);
         const result = { intent: serializeIntent(row), failure: null };
         await ctx.complete(tx, result);
         return { kind: 'done', result };
       }
-      return beginConfirm(tx, ctx, row, pm, {}, snapshot);
+      // Confirmed at once: the row is written once, in its confirmed state.
+      return beginConfirm(tx, ctx, row, pm, {}, snapshot, true);
     });
     if (step.kind === 'done') return step.result;
     return runConfirmation(ctx, step.confirmation, input.expand);

@@ -163,9 +163,13 @@ export function createSettlement(deps: {
     if (outcome.status === 'succeeded') {
       let charge = newCharge(before, pm, attempt);
       const captureNow = before.capture_method !== 'manual';
-      if (captureNow) Object.assign(charge, { captured: 1, amount_captured: charge.amount });
+      if (captureNow) {
+        Object.assign(charge, { captured: 1, amount_captured: charge.amount });
+        // Posted first, so the charge is written once, already linked to its posting.
+        const txn = await ledger.postCharge(tx, charge);
+        charge = { ...charge, balance_transaction: txn.id };
+      }
       await insertCharge(tx, charge);
-      if (captureNow) charge = await postCaptured(tx, charge);
       after = {
         ...before,
         status: transition(before, captureNow ? 'authorize_captured' : 'authorize_held', 'settle'),
@@ -264,7 +268,7 @@ export function createSettlement(deps: {
       // Capture may have set a new fee on the intent (checked against this amount).
       application_fee_amount: before.application_fee_amount ?? null,
     };
-    await updateCharge(tx, written);
+    await updateCharge(tx, charge, written);
     const captured = await postCaptured(tx, written);
     const after: PaymentIntentsTable = {
       ...before,
@@ -299,7 +303,7 @@ export function createSettlement(deps: {
     if (before.latest_charge) {
       const charge = await findCharge(tx, ctx.scope, before.latest_charge);
       if (charge && charge.status === 'succeeded')
-        await updateCharge(tx, { ...charge, released: 1 });
+        await updateCharge(tx, charge, { ...charge, released: 1 });
     }
     const after: PaymentIntentsTable = {
       ...before,

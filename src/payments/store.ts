@@ -1,6 +1,7 @@
 import type { ConnectorOutcome, RetrieveOutcome } from '../connectors/types.ts';
 import { livemodeFlag, type OpContext, type Scope } from '../db/context.ts';
 import type { Executor, Tx } from '../db/database.ts';
+import { insertRows } from '../db/insert.ts';
 import { PROCESS_INSTANCE_ID } from '../db/instances.ts';
 import type { ChargesTable, PaymentAttemptsTable, PaymentIntentsTable } from '../db/schema.ts';
 import { assert, assertSafeInteger } from '../lib/assert.ts';
@@ -100,7 +101,7 @@ export async function saveIntent(tx: Tx, before: PaymentIntentsTable, after: Pay
   const next = { ...after, version: before.version + 1 };
   const result = await tx
     .updateTable('payment_intents')
-    .set(next)
+    .set(changedColumns(before, next))
     .where('id', '=', before.id)
     .where('version', '=', before.version)
     .executeTakeFirst();
@@ -110,14 +111,35 @@ export async function saveIntent(tx: Tx, before: PaymentIntentsTable, after: Pay
   return next;
 }
 
-export async function insertCharge(tx: Tx, row: ChargesTable): Promise<void> {
-  assertChargeInvariants(row);
-  await tx.insertInto('charges').values(row).execute();
+export async function insertIntent(tx: Tx, row: PaymentIntentsTable) {
+  assertIntentInvariants(row);
+  await insertRows(tx, 'payment_intents', [row]);
+  return row;
 }
 
-export async function updateCharge(tx: Tx, row: ChargesTable): Promise<void> {
+export async function insertCharge(tx: Tx, row: ChargesTable): Promise<void> {
   assertChargeInvariants(row);
-  await tx.updateTable('charges').set(row).where('id', '=', row.id).execute();
+  await insertRows(tx, 'charges', [row]);
+}
+
+export async function updateCharge(tx: Tx, before: ChargesTable, row: ChargesTable): Promise<void> {
+  assertChargeInvariants(row);
+  const changes = changedColumns(before, row);
+  if (Object.keys(changes).length === 0) return;
+  await tx.updateTable('charges').set(changes).where('id', '=', row.id).execute();
+}
+
+/**
+ * The columns whose values differ: an UPDATE that sets only those leaves the
+ * indexes of unchanged columns alone (SQLite rewrites every index whose column
+ * appears in SET, changed or not).
+ */
+export function changedColumns<Row extends object>(before: Row, after: Row): Partial<Row> {
+  const changes: Partial<Row> = {};
+  for (const key of Object.keys(after) as Array<keyof Row>) {
+    if (after[key] !== before[key]) changes[key] = after[key];
+  }
+  return changes;
 }
 
 /** Links a captured charge to the balance transaction of its posting (same transaction). */
@@ -135,7 +157,7 @@ export async function insertAttempt(tx: Tx, row: PaymentAttemptsTable): Promise<
   assertSafeInteger(row.amount, `${row.id}.amount`);
   assert(row.status === 'pending', 'attempts are written pending, before the call');
   assert(row.instance_id === PROCESS_INSTANCE_ID, 'attempts name the process that makes the call');
-  await tx.insertInto('payment_attempts').values(row).execute();
+  await insertRows(tx, 'payment_attempts', [row]);
 }
 
 export async function countAttempts(ex: Executor, intentId: string): Promise<number> {
@@ -175,7 +197,8 @@ export async function settleAttempt(
   };
   const result = await tx
     .updateTable('payment_attempts')
-    .set(settled)
+    // `status` always: the row must be matched even when nothing else changes.
+    .set({ ...changedColumns(attempt, settled), status: settled.status })
     .where('id', '=', attempt.id)
     .where('status', 'in', ['pending', 'unknown'])
     .executeTakeFirst();

@@ -1,6 +1,7 @@
 import type { CustomersService } from '../customers/service.ts';
 import { livemodeFlag, type OpContext, type Scope } from '../db/context.ts';
 import { type Db, type Executor, toJson } from '../db/database.ts';
+import { insertRows } from '../db/insert.ts';
 import type { PaymentMethodsTable } from '../db/schema.ts';
 import type { EventsService } from '../events/service.ts';
 import { previousAttributes } from '../events/service.ts';
@@ -221,7 +222,7 @@ export function createVaultService(deps: {
       metadata: toJson(method.metadata),
       created: unixSeconds(clock),
     };
-    await ex.insertInto('payment_methods').values(row).execute();
+    await insertRows(ex, 'payment_methods', [row]);
     return row;
   }
 
