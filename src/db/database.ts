@@ -84,7 +84,11 @@ export function openDatabase(options: {
  * PostgreSQL parses and plans every unnamed statement again. Kysely sends its
  * queries unnamed, so each pooled client names the data statements it sends
  * (one name per SQL text, for the life of the process) and the server parses
- * each of them once per connection. DDL and other statements stay unnamed.
+ * each of them once per connection. DDL and other statements stay unnamed, and
+ * so does any text with a `*` (`select *`, `returning *`): a prepared
+ * statement whose result columns change (another process migrating the
+ * schema) fails with "cached plan must not change result type" until the
+ * connection is gone, while an explicit column list stays valid.
  */
 const statementNames = new Map<string, string>();
 const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
@@ -96,7 +100,7 @@ function usePreparedStatements(client: pg.PoolClient): void {
     if (args.length !== 2 || typeof text !== 'string' || !Array.isArray(values)) {
       return query(...args);
     }
-    if (!PREPARABLE.test(text)) return query(text, values);
+    if (!PREPARABLE.test(text) || text.includes('*')) return query(text, values);
     let name = statementNames.get(text);
     if (name === undefined) {
       if (statementNames.size >= LIMITS.pgPreparedStatementsMax) return query(text, values);
@@ -146,7 +150,7 @@ export async function migrate(handle: DatabaseHandle): Promise<void> {
     '0008_exports': exportsMigration(),
     '0009_disputes': disputesMigration(),
     '0010_finance_fixes': financeFixesMigration(),
-    '0011_balance_slots': balanceSlotsMigration(),
+    '0011_balance_slots': balanceSlotsMigration(handle.dialect),
   };
   const migrator = new Migrator({
     db: handle.db,

@@ -116,9 +116,22 @@ export async function ledgerAccountIds(
 // processor's receivable) rarely wait on the same row lock on PostgreSQL,
 // where a row lock is held until COMMIT. Readers sum the slots.
 
-/** The slot a posting adds to. */
-export function pickBalanceSlot(): number {
-  return Math.floor(Math.random() * LIMITS.ledgerBalanceSlots);
+/**
+ * The slot a transaction's postings add to: picked at random when it first
+ * posts, then the same for all its postings. Two transactions then either
+ * touch no common balance row or lock the same rows in the same order; a
+ * slot per posting could lock one account's slot 3 and then another's slot 7
+ * while a concurrent transaction did the opposite, and deadlock.
+ */
+const slotOfTransaction = new WeakMap<Tx, number>();
+
+export function balanceSlotFor(tx: Tx): number {
+  let slot = slotOfTransaction.get(tx);
+  if (slot === undefined) {
+    slot = Math.floor(Math.random() * LIMITS.ledgerBalanceSlots);
+    slotOfTransaction.set(tx, slot);
+  }
+  return slot;
 }
 
 /**

@@ -6,9 +6,9 @@ import { newId } from '../lib/ids.ts';
 import {
   type AccountKey,
   addToBalances,
+  balanceSlotFor,
   ledgerAccountIds,
   naturalKey,
-  pickBalanceSlot,
 } from './accounts.ts';
 
 // Posting: one ledger transaction and its entries, written in the caller's
@@ -167,10 +167,9 @@ export function settlementEntries(input: {
 
 /**
  * Writes the transaction, its entries and the account balances. Each posting
- * adds to one balance slot per account (src/ledger/accounts.ts), the same slot
- * for all its accounts, and touches them in natural-key order: two concurrent
- * postings on PostgreSQL either use different slot rows or take the same rows'
- * locks in the same order, so they cannot deadlock.
+ * adds to its database transaction's balance slot of each account
+ * (src/ledger/accounts.ts balanceSlotFor) and touches the accounts in
+ * natural-key order.
  */
 export async function post(
   tx: Tx,
@@ -186,7 +185,7 @@ export async function post(
   const ordered = [...entries].sort((a, b) =>
     naturalKey(a.account) < naturalKey(b.account) ? -1 : 1,
   );
-  const slot = pickBalanceSlot();
+  const slot = balanceSlotFor(tx);
   const ids = await ledgerAccountIds(
     tx,
     ordered.map((entry) => entry.account),

@@ -1,6 +1,7 @@
 import { livemodeFlag, type Scope } from '../db/context.ts';
 import type { Db } from '../db/database.ts';
 import { paginate } from '../http/pagination.ts';
+import { assertSafeInteger } from '../lib/assert.ts';
 import { type Clock, unixSeconds } from '../lib/clock.ts';
 import { notFound } from '../lib/errors.ts';
 import { createBooking } from './book.ts';
@@ -78,8 +79,10 @@ export function createLedgerService(deps: { db: Db; clock: Clock; availableAfter
         pendingMinor: 0,
       };
       // Liabilities carry credit (negative) balances; the merchant sees them positive.
-      if (row.purpose === 'merchant_pending') entry.pendingMinor = -Number(row.balance);
-      else entry.availableMinor = -Number(row.balance);
+      const balance = Number(row.balance);
+      assertSafeInteger(balance, `${row.purpose} balance in ${row.currency}`);
+      if (row.purpose === 'merchant_pending') entry.pendingMinor = -balance;
+      else entry.availableMinor = -balance;
       byCurrency.set(row.currency, entry);
     }
     return [...byCurrency.values()];

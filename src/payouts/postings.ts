@@ -81,8 +81,6 @@ export async function postPayout(
     /** Chosen by the caller when the payout row must name the txn_ before it is posted. */
     txnId?: string;
     returnedAfterPaid?: boolean;
-    /** The transaction's date (unix seconds) when it is not now: a paid payout's booking date. */
-    bookedAt?: number;
   },
 ): Promise<LedgerTransactionsTable> {
   const { payout, type } = input;
@@ -90,8 +88,7 @@ export async function postPayout(
     input.returnedAfterPaid !== true || type === 'payout_failure',
     'only a failure can return a paid payout',
   );
-  assert(input.bookedAt === undefined || type === 'payout_paid', 'only a paid payout is backdated');
-  const created = input.bookedAt ?? Math.floor(input.nowMs / 1000);
+  const created = Math.floor(input.nowMs / 1000);
   const amount = SHAPES[type].sign * payout.amount;
   const txn: LedgerTransactionsTable = {
     id: input.txnId ?? newId('txn', input.nowMs),

@@ -123,19 +123,12 @@ async function outcomeAfterRace(
 }
 
 /**
- * The date the books give a paid payout: when the bank booked it, but never
- * before the payout existed (a statement's booking date is a day, the payout
- * was made during it) nor in the future.
- */
-export function paidBookingSeconds(input: { paidAt: number; created: number; nowSeconds: number }) {
-  return Math.min(input.nowSeconds, Math.max(input.paidAt, input.created));
-}
-
-/**
  * in_transit (or pending) → paid. `unchanged` when it is already paid.
  * `paidAt` (unix seconds) is when the money left: a bank statement's booking
  * date, or now for an operator's mark. It becomes the payout's `arrival_date`,
- * as on Stripe once a payout is paid, and the date of its `payout_paid` posting.
+ * as on Stripe once a payout is paid. The `payout_paid` posting is dated now,
+ * like every posting: a backdated one would be missed by a journal export of
+ * a period already exported.
  */
 export async function markPayoutPaid(
   tx: Tx,
@@ -150,13 +143,7 @@ export async function markPayoutPaid(
   if (before.status !== 'in_transit' && before.status !== 'pending') return 'invalid_state';
   const after = await applyChange(tx, before, { status: 'paid', arrival_date: input.paidAt });
   if (!after) return outcomeAfterRace(tx, ref, 'paid');
-  const nowMs = deps.clock.nowMs();
-  const bookedAt = paidBookingSeconds({
-    paidAt: input.paidAt,
-    created: before.created,
-    nowSeconds: Math.floor(nowMs / 1000),
-  });
-  await postPayout(tx, { payout: before, type: 'payout_paid', nowMs, bookedAt });
+  await postPayout(tx, { payout: before, type: 'payout_paid', nowMs: deps.clock.nowMs() });
   const previousAttributes: Record<string, unknown> = { status: before.status };
   if (after.arrival_date !== before.arrival_date)
     previousAttributes.arrival_date = before.arrival_date;
