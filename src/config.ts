@@ -69,6 +69,12 @@ const EnvSchema = z.object({
     .min(0)
     .max(LIMITS.ledgerAvailableDelaySecondsMax)
     .default(LIMITS.ledgerAvailableDelaySecondsDefault),
+  // Ledger: the daily cutoff (HH:MM, UTC) at which due funds settle, or `none`
+  // for funds available exactly after PAYRAIL_FUNDS_AVAILABLE_AFTER_SECONDS.
+  PAYRAIL_SETTLEMENT_CUTOFF: z
+    .string()
+    .regex(/^(none|([01][0-9]|2[0-3]):[0-5][0-9])$/, 'HH:MM (UTC, 00:00 to 23:59) or none')
+    .default('00:00'),
   // Ledger: how often the engine settles due funds in batches in the background.
   PAYRAIL_SETTLEMENT_INTERVAL_MS: z.coerce
     .number()
@@ -135,6 +141,8 @@ export interface Config {
   maxInflight: number;
   /** Ledger: how long after a balance transaction its funds become available. */
   fundsAvailableAfterSeconds: number;
+  /** Seconds after 00:00 UTC of the daily settlement cutoff; null: none. */
+  settlementCutoffSeconds: number | null;
   /** Ledger: interval of the background settlement job (src/ledger/settle.ts). */
   settlementIntervalMs: number;
   /** Notifications (docs/notifications.md): SMTP and SMS provider settings. */
@@ -185,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     breakerHalfOpenAfterMs: e.PAYRAIL_BREAKER_HALF_OPEN_MS,
     maxInflight: e.PAYRAIL_MAX_INFLIGHT,
     fundsAvailableAfterSeconds: e.PAYRAIL_FUNDS_AVAILABLE_AFTER_SECONDS,
+    settlementCutoffSeconds: cutoffSeconds(e.PAYRAIL_SETTLEMENT_CUTOFF),
     settlementIntervalMs: e.PAYRAIL_SETTLEMENT_INTERVAL_MS,
     smtpUrl: e.PAYRAIL_SMTP_URL,
     smtpFrom: e.PAYRAIL_SMTP_FROM,
@@ -202,4 +211,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 export function ensureDataDir(dataDir: string): void {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+}
+
+/** "HH:MM" → seconds after midnight UTC; "none" → null. */
+function cutoffSeconds(value: string): number | null {
+  if (value === 'none') return null;
+  const [hours, minutes] = value.split(':').map(Number);
+  return (hours ?? 0) * 3600 + (minutes ?? 0) * 60;
 }

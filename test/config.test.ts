@@ -107,6 +107,12 @@ describe('config', () => {
     assert.equal(config.masterKey, undefined);
     assert.equal(config.logLevel, 'info');
     assert.equal(config.sandboxLatencyMs, 0);
+    assert.equal(config.settlementCutoffSeconds, 0);
+    assert.equal(
+      loadConfig({ PAYRAIL_SETTLEMENT_CUTOFF: '17:30' }).settlementCutoffSeconds,
+      63_000,
+    );
+    assert.equal(loadConfig({ PAYRAIL_SETTLEMENT_CUTOFF: 'none' }).settlementCutoffSeconds, null);
     // An empty variable counts as unset.
     assert.equal(loadConfig({ PORT: '' }).port, 8080);
     assert.equal(loadConfig({ PORT: '0' }).port, 0);
@@ -122,6 +128,8 @@ describe('config', () => {
     ['PAYRAIL_LOG_LEVEL', 'loud'],
     ['PAYRAIL_SANDBOX_LATENCY_MS', '999999999'],
     ['PAYRAIL_PUBLIC_URL', 'not a url'],
+    ['PAYRAIL_SETTLEMENT_CUTOFF', '24:00'],
+    ['PAYRAIL_SETTLEMENT_CUTOFF', '9:00'],
   ];
   for (const [name, value] of bad) {
     test(`loadConfig refuses ${name}=${value.slice(0, 20)} and names it`, () => {

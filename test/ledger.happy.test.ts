@@ -275,7 +275,11 @@ describe('ledger: pending until the configured delay', () => {
     assert.ok(bt);
     assert.equal(bt.status, 'pending');
     assert.equal(bt.source, pi.latest_charge);
+    // End-of-day settlement (the default cutoff is 00:00 UTC): available at
+    // the first midnight after the delay.
     assert.ok(bt.available_on >= bt.created + 3600);
+    assert.ok(bt.available_on < bt.created + 3600 + 86_400);
+    assert.equal(bt.available_on % 86_400, 0);
 
     const ledger = t.engine.database.db;
     const service = (await import('../src/ledger/service.ts')).createLedgerService({

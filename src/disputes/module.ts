@@ -25,6 +25,7 @@ export function createDisputesModule(deps: {
   const booking = createDisputeBooking({
     clock: deps.clock,
     availableAfterSeconds: deps.config.fundsAvailableAfterSeconds,
+    settlementCutoffSeconds: deps.config.settlementCutoffSeconds,
   });
   const disputes = createDisputesService({
     db: deps.db,

@@ -33,9 +33,31 @@ type TxnFields = Pick<
 export interface BookingDeps {
   clock: Clock;
   availableAfterSeconds: number;
+  /**
+   * End-of-day settlement: seconds after 00:00 UTC of the daily cutoff
+   * (PAYRAIL_SETTLEMENT_CUTOFF). Funds become available at the first cutoff
+   * after the delay, so each day's due funds settle together, in one batch
+   * per connector and currency. Null (or a zero delay): exactly after the delay.
+   */
+  settlementCutoffSeconds?: number | null;
 }
 
-/** A new ledger transaction row, pending until `availableAfterSeconds` from now unless told. */
+const DAY_SECONDS = 86_400;
+
+/** When funds booked at `created` become available (see BookingDeps). */
+export function availableOn(
+  created: number,
+  schedule: Pick<BookingDeps, 'availableAfterSeconds' | 'settlementCutoffSeconds'>,
+): number {
+  const due = created + schedule.availableAfterSeconds;
+  const cutoff = schedule.settlementCutoffSeconds ?? null;
+  if (cutoff === null || schedule.availableAfterSeconds === 0) return due;
+  assert(cutoff >= 0 && cutoff < DAY_SECONDS, `cutoff ${cutoff} is a second of the day`);
+  const sinceCutoff = (((due - cutoff) % DAY_SECONDS) + DAY_SECONDS) % DAY_SECONDS;
+  return sinceCutoff === 0 ? due : due + DAY_SECONDS - sinceCutoff;
+}
+
+/** A new ledger transaction row, pending until its funds are available (availableOn) unless told. */
 export function newTransaction(
   deps: BookingDeps,
   base: TxnBase,
@@ -53,7 +75,7 @@ export function newTransaction(
     fee_details: '[]',
     currency: base.currency,
     status: 'pending',
-    available_on: created + deps.availableAfterSeconds,
+    available_on: availableOn(created, deps),
     created,
     exchange_rate: null,
     source_amount: null,

@@ -4,7 +4,7 @@ import { paginate } from '../http/pagination.ts';
 import { assertSafeInteger } from '../lib/assert.ts';
 import { type Clock, unixSeconds } from '../lib/clock.ts';
 import { notFound } from '../lib/errors.ts';
-import { createBooking } from './book.ts';
+import { type BookingDeps, createBooking } from './book.ts';
 import { DISPUTE_API_TYPE, DISPUTE_TYPES } from './disputes.ts';
 import type { BalanceTransactionListInput, SettlementBatchListInput } from './schemas.ts';
 import { createSettlement } from './settle.ts';
@@ -41,7 +41,12 @@ export interface MerchantBalance {
   pendingMinor: number;
 }
 
-export function createLedgerService(deps: { db: Db; clock: Clock; availableAfterSeconds: number }) {
+export function createLedgerService(
+  deps: { db: Db; clock: Clock } & Pick<
+    BookingDeps,
+    'availableAfterSeconds' | 'settlementCutoffSeconds'
+  >,
+) {
   const { db, clock } = deps;
   const { postCharge, postRefund } = createBooking(deps);
   const { settle } = createSettlement(deps);

@@ -51,6 +51,7 @@ export function createPaymentsModule(
     db,
     clock,
     availableAfterSeconds: config.fundsAvailableAfterSeconds,
+    settlementCutoffSeconds: config.settlementCutoffSeconds,
   });
   const settlement = createSettlement({ clock, events, vault, ledger });
   const payments = createPaymentsService({

@@ -28,6 +28,7 @@ export function createPayoutsModule(deps: PayoutsModuleDeps) {
     db,
     clock,
     availableAfterSeconds: config.fundsAvailableAfterSeconds,
+    settlementCutoffSeconds: config.settlementCutoffSeconds,
   });
   const postgres = config.databaseUrl !== undefined;
   const bankAccounts = createBankAccounts({ db, clock, cipher, events, postgres });
