@@ -320,6 +320,8 @@ async function templatePayment(url) {
     headers: {
       authorization: `Bearer ${SECRET_KEY}`,
       'content-type': 'application/x-www-form-urlencoded',
+      // Like the load's requests: the copies get an idempotency record each too.
+      'idempotency-key': `bench-template-${randomBytes(8).toString('hex')}`,
     },
     body: 'amount=2000&currency=usd&payment_method=pm_card_visa&confirm=true',
     signal: AbortSignal.timeout(10_000),

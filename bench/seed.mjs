@@ -1,22 +1,41 @@
 // Bulk seeding for the growth measurement. Creating a million payments
 // through the API would take longer than the whole benchmark, so the driver
-// creates one real payment through the API (a template: intent, attempt,
-// charge, events, exactly as the engine writes them), stops the engine, and
-// copies those rows N times with SQL, giving every id and unique value a
+// creates one real payment through the API (a template: intent, payment
+// method, attempt, charge, ledger transaction and entries, events and the
+// idempotency record, exactly as the engine writes them), stops the engine,
+// and copies those rows N times with SQL, giving every id and unique value a
 // suffix. The copies have the real rows' shape and sizes and go through every
-// index the engine maintains. Ledger rows are not copied (the ledger tables
-// are still changing); the tables that the payment path reads are.
+// index the engine maintains. Ledger balances are not changed (the copies'
+// entries are not in them: `ledger verify` would say so; the benchmark only
+// measures speed), and the background cursors (webhook fan-out, notification
+// triggers) are moved past the copied events, as in an engine that kept up.
 import Database from 'better-sqlite3';
 import pg from 'pg';
 
+/** The template's rows per table: `where` with one parameter, found from the rows before. */
 const TABLES = [
-  { table: 'payment_intents', where: 'id = ?' },
-  { table: 'payment_attempts', where: 'payment_intent_id = ?' },
-  { table: 'charges', where: 'payment_intent_id = ?' },
-  { table: 'events', where: 'data_object LIKE ?', like: true },
+  { table: 'payment_intents', where: 'id = ?', param: (t) => t.intentId },
+  {
+    table: 'payment_methods',
+    where: 'id = ?',
+    param: (t) => t.found.payment_intents[0]?.payment_method_id,
+  },
+  { table: 'payment_attempts', where: 'payment_intent_id = ?', param: (t) => t.intentId },
+  { table: 'charges', where: 'payment_intent_id = ?', param: (t) => t.intentId },
+  { table: 'ledger_transactions', where: 'source = ?', param: (t) => t.found.charges[0]?.id },
+  {
+    table: 'ledger_entries',
+    where: 'transaction_id IN (SELECT id FROM ledger_transactions WHERE source = ?)',
+    param: (t) => t.found.charges[0]?.id,
+  },
+  { table: 'events', where: 'data_object LIKE ?', param: (t) => `%${t.intentId}%` },
+  { table: 'idempotency_keys', where: 'recovery_resource = ?', param: (t) => t.intentId },
 ];
+/** The event cursors of the background jobs, moved past the copied events. */
+const CURSORS_PAST_SEED =
+  'UPDATE job_cursors SET position = (SELECT COALESCE(MAX(seq), 0) FROM events)';
 /** Text columns made unique per copy even when they are not ids of the template. */
-const UNIQUE_TEXT = new Set(['client_secret', 'connector_reference', 'idempotency_key']);
+const UNIQUE_TEXT = new Set(['client_secret', 'connector_reference', 'idempotency_key', 'key']);
 const BATCH_ROWS = 100_000;
 
 /** The copy expression per column: template ids and unique values get `_s<i>`. */
@@ -38,9 +57,14 @@ const q = (name) => `"${name}"`;
 async function seed({ intentId, count, listColumns, selectRows, run, series }) {
   const templateIds = new Set([intentId]);
   const plans = [];
+  const template = { intentId, found: {} };
   for (const t of TABLES) {
-    const param = t.like ? `%${intentId}%` : intentId;
-    const rows = await selectRows(`SELECT * FROM ${q(t.table)} WHERE ${t.where}`, param);
+    const param = t.param(template);
+    const rows =
+      param === undefined || param === null
+        ? []
+        : await selectRows(`SELECT * FROM ${q(t.table)} WHERE ${t.where}`, param);
+    template.found[t.table] = rows;
     for (const r of rows) if (typeof r.id === 'string') templateIds.add(r.id);
     plans.push({ ...t, param, rows });
   }
@@ -79,6 +103,7 @@ export async function seedSqlite({ file, intentId, count }) {
       series: (from, to, sql) =>
         `WITH RECURSIVE s(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM s WHERE i < ${to}) ${sql.replace('{SERIES}', 's')}`,
     });
+    db.prepare(CURSORS_PAST_SEED).run();
     db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     db.close();
@@ -111,6 +136,7 @@ export async function seedPostgres({ url, intentId, count }) {
       },
       series: (from, to, sql) => sql.replace('{SERIES}', `generate_series(${from}, ${to}) AS s(i)`),
     });
+    await client.query(CURSORS_PAST_SEED);
     await client.query('ANALYZE');
   } finally {
     await client.end();
