@@ -73,14 +73,19 @@ async function seed({ intentId, count, listColumns, selectRows, run, series }) {
     const exprs = columnExprs(await listColumns(p.table), p.rows, templateIds);
     const cols = exprs.map((e) => q(e.name)).join(', ');
     const values = exprs.map((e) => e.expr).join(', ');
+    // Each batch copies the template rows by their ids: the finding clause
+    // could match earlier copies too (an event's JSON names the template intent).
+    const byId = p.rows.every((r) => typeof r.id === 'string');
+    const where = byId ? `${q(p.table)}."id" IN (${p.rows.map(() => '?').join(', ')})` : p.where;
+    const params = byId ? p.rows.map((r) => r.id) : [p.param];
     for (let from = 1; from <= count; from += BATCH_ROWS) {
       const to = Math.min(count, from + BATCH_ROWS - 1);
       const sql = series(
         from,
         to,
-        `INSERT INTO ${q(p.table)} (${cols}) SELECT ${values} FROM ${q(p.table)}, {SERIES} WHERE ${p.where}`,
+        `INSERT INTO ${q(p.table)} (${cols}) SELECT ${values} FROM ${q(p.table)}, {SERIES} WHERE ${where}`,
       );
-      await run(sql, p.param);
+      await run(sql, params);
     }
   }
 }
@@ -98,7 +103,7 @@ export async function seedSqlite({ file, intentId, count }) {
           .all()
           .map((c) => ({ name: c.name, text: /TEXT|CHAR/i.test(c.type) })),
       selectRows: async (sql, param) => db.prepare(sql).all(param),
-      run: async (sql, param) => db.prepare(sql).run(param),
+      run: async (sql, params) => db.prepare(sql).run(...params),
       // WITH goes before INSERT in SQLite: the recursive counter is the series.
       series: (from, to, sql) =>
         `WITH RECURSIVE s(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM s WHERE i < ${to}) ${sql.replace('{SERIES}', 's')}`,
@@ -130,9 +135,9 @@ export async function seedPostgres({ url, intentId, count }) {
         n = 0;
         return (await client.query(toPg(sql), [param])).rows;
       },
-      run: async (sql, param) => {
+      run: async (sql, params) => {
         n = 0;
-        return client.query(toPg(sql), [param]);
+        return client.query(toPg(sql), params);
       },
       series: (from, to, sql) => sql.replace('{SERIES}', `generate_series(${from}, ${to}) AS s(i)`),
     });
