@@ -89,6 +89,7 @@ describe('ledger: extra charges found and reversed by recovery', () => {
   const sims: Array<{ sim: PspSim; dir: string }> = [];
   let a: PspSim;
   let connA: string;
+  let connB: string;
 
   before(async () => {
     sims.push(await startSim('sim-a'), await startSim('sim-b'));
@@ -97,7 +98,7 @@ describe('ledger: extra charges found and reversed by recovery', () => {
       env: { PAYRAIL_BREAKER_HALF_OPEN_MS: '60000', PAYRAIL_PROBE_INTERVAL_MS: '3600000' },
     });
     connA = await createConnector(t, 'sim-a', a);
-    const connB = await createConnector(t, 'sim-b', sims[1]!.sim);
+    connB = await createConnector(t, 'sim-b', sims[1]!.sim);
     const routing = await api(t, 'POST', '/v1/routing', {
       strategies: [{ type: 'priority', connectors: [connA, connB] }],
     });
@@ -194,6 +195,50 @@ describe('ledger: extra charges found and reversed by recovery', () => {
     const reverse = (await attemptsOf(t, intentId)).find((x) => x.operation === 'reverse');
     assert.equal(reverse?.status, 'succeeded');
     assert.deepEqual(await extraPostings(t, [extraId, reverse.id]), []);
+    const report = await verifyLedger(t.engine.database.db);
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.openCount, 0);
+  });
+
+  test('the extra is judged by what its own attempt did, not by a capture_method changed since', async () => {
+    // A second connector account on simulator A: its breaker has not seen the
+    // earlier tests' lost answers.
+    const connA2 = await createConnector(t, 'sim-a2', a);
+    const routed = await api(t, 'POST', '/v1/routing', {
+      strategies: [{ type: 'priority', connectors: [connA2, connB] }],
+    });
+    assert.equal(routed.status, 200, JSON.stringify(routed.json));
+    const { intentId, extraId } = await payWithLostAnswer('automatic');
+    const extra = (await attemptsOf(t, intentId)).find((x) => x.id === extraId);
+    assert.equal(extra?.connector, connA2);
+    assert.equal(extra?.captures, 1);
+    // Before recovery looks at A, the intent's capture_method becomes manual
+    // (a failed payment updated and confirmed again can do that).
+    await t.engine.database.db
+      .updateTable('payment_intents')
+      .set({ capture_method: 'manual' })
+      .where('id', '=', intentId)
+      .execute();
+    await setMode(a, 'up');
+    await t.engine.background.recoverPayments();
+    const reverse = (await attemptsOf(t, intentId)).find((x) => x.operation === 'reverse');
+    assert.equal(reverse?.status, 'succeeded', JSON.stringify(reverse));
+    // At A (its own list, not the engine's word): the extra charge was refunded, not voided.
+    const listed = (await (await fetch(`${a.controlUrl}/_sim/charges`)).json()) as {
+      charges: Array<{ reference: string; amount_refunded: number; voided?: boolean }>;
+    };
+    const atA = listed.charges.find((c) => c.reference === extraId);
+    assert.equal(atA?.amount_refunded, AMOUNT);
+    assert.notEqual(atA?.voided, true);
+    // Both postings are there: the pair nets to zero.
+    const pair = await extraPostings(t, [extraId, reverse.id]);
+    assert.deepEqual(
+      pair.map((x) => [x.type, x.amount]),
+      [
+        ['extra_capture', AMOUNT],
+        ['extra_capture_reversal', -AMOUNT],
+      ],
+    );
     const report = await verifyLedger(t.engine.database.db);
     assert.deepEqual(report.problems, []);
     assert.equal(report.openCount, 0);

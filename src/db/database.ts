@@ -23,6 +23,7 @@ import { exportsMigration } from './migrations/0008_exports.ts';
 import { disputesMigration } from './migrations/0009_disputes.ts';
 import { financeFixesMigration } from './migrations/0010_finance_fixes.ts';
 import { balanceSlotsMigration } from './migrations/0011_balance_slots.ts';
+import { attemptCaptureMigration } from './migrations/0012_attempt_capture.ts';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -151,6 +152,7 @@ export async function migrate(handle: DatabaseHandle): Promise<void> {
     '0009_disputes': disputesMigration(),
     '0010_finance_fixes': financeFixesMigration(),
     '0011_balance_slots': balanceSlotsMigration(handle.dialect),
+    '0012_attempt_capture': attemptCaptureMigration(),
   };
   const migrator = new Migrator({
     db: handle.db,

@@ -177,6 +177,8 @@ export interface PaymentAttemptsTable {
   resolution: string | null;
   /** For `reverse` attempts: the authorize attempt whose extra charge this undoes. */
   reverses_attempt_id: string | null;
+  /** Authorize attempts (0012): 1 when the processor was asked to capture at once; null before 0012. */
+  captures?: Bool | null;
 }
 
 export interface RefundsTable {

@@ -43,7 +43,8 @@ function pairProblems(r: Row, open: (item: string) => void): string[] {
   const what = `extra charge ${r.x_id} (reversed by ${r.r_id})`;
   const amountMinor = num(r.x_amount);
   const problems: string[] = [];
-  if (r.capture_method === 'manual') {
+  // The extra attempt's own capture flag (0012); older attempts: the intent's method.
+  if (num(r.captures) === 0) {
     if (r.ec_id !== null || r.er_id !== null)
       problems.push(`${what} was only authorized but is posted`);
     return problems;
@@ -84,7 +85,8 @@ export async function checkExtraCaptures(
     sql`SELECT x.id AS x_id, x.amount AS x_amount, x.currency AS x_currency,
           x.connector AS x_connector, x.account_id AS x_account,
           r.id AS r_id, r.status AS r_status, r.currency AS r_currency,
-          r.connector AS r_connector, r.account_id AS r_account, pi.capture_method,
+          r.connector AS r_connector, r.account_id AS r_account,
+          COALESCE(x.captures, CASE pi.capture_method WHEN 'manual' THEN 0 ELSE 1 END) AS captures,
           ec.id AS ec_id, ec.amount AS ec_amount, ec.currency AS ec_currency,
           ec.connector_id AS ec_connector, ec.account_id AS ec_account,
           er.id AS er_id, er.amount AS er_amount, er.currency AS er_currency,

@@ -21,7 +21,7 @@ import type { VaultService } from '../vault/types.ts';
 import type { ConnectorRegistry } from './connectors.ts';
 import { failureOf, respondIntent } from './result.ts';
 import { serializeIntent } from './serialize.ts';
-import { authorizeRequest } from './service.ts';
+import { attemptCaptures, authorizeRequest } from './service.ts';
 import type { Settlement } from './settle.ts';
 import {
   AttemptAlreadySettled,
@@ -88,11 +88,11 @@ function reverseAttempt(settled: PaymentAttemptsTable, nowMs: number): PaymentAt
     unknown_at_ms: null,
     resolution: null,
     reverses_attempt_id: settled.id,
+    captures: null,
   };
 }
 
 /** Whether a succeeded authorize captured the money too (else it is an authorization to void). */
-const capturesOnAuthorize = (captureMethod: string) => captureMethod !== 'manual';
 
 const scopeOf = (a: PaymentAttemptsTable): Scope => ({
   accountId: a.account_id,
@@ -190,7 +190,7 @@ export function createRecovery(deps: RecoveryDeps) {
       await setResolution(tx, a.id, `charged; extra charge reversed by ${row.id}`);
       // Captured money now sits at the processor until the refund succeeds: book it.
       // An authorization only (manual capture) moved no money; its void posts nothing.
-      if (capturesOnAuthorize(intent.capture_method)) {
+      if (attemptCaptures(settled, intent)) {
         await postExtraCapture(tx, {
           extra: settled,
           reverseAttemptId: row.id,
@@ -235,7 +235,7 @@ export function createRecovery(deps: RecoveryDeps) {
     const resolved = await connectors.resolve(r.connector);
     const base = { reference: r.id, amountMinor: r.amount, currency: r.currency };
     let { outcome } = await connectors.call(resolved, null, (connector, signal) =>
-      intent.capture_method === 'manual'
+      !attemptCaptures(reversed, intent)
         ? connector.void({ ...base, authorizationReference: reference }, signal)
         : connector.refund({ ...base, paymentReference: reference }, signal),
     );
@@ -250,7 +250,7 @@ export function createRecovery(deps: RecoveryDeps) {
     const final = outcome;
     await db.transaction().execute(async (tx) => {
       const settled = await settleAttempt(tx, r, final, { latencyMs: null, nowMs: clock.nowMs() });
-      if (settled.status === 'succeeded' && capturesOnAuthorize(intent.capture_method))
+      if (settled.status === 'succeeded' && attemptCaptures(reversed, intent))
         await postRefundedExtra(tx, { reversed, reverse: settled });
     });
     return final.status !== 'unknown';

@@ -90,7 +90,25 @@ type ConfirmStep =
   | { kind: 'done'; result: IntentResult }
   | { kind: 'started'; confirmation: Confirmation };
 
+const AUTHORIZES: ReadonlySet<PaymentAttemptsTable['operation']> = new Set([
+  'authorize',
+  'authenticate',
+]);
+
 const expandsCharge = (expand: string[] | undefined) => expand?.includes('latest_charge') ?? false;
+
+/**
+ * Whether an authorize attempt captures at once: as recorded on the attempt
+ * (the intent's capture_method may have changed since), else, for attempts
+ * written before that was recorded, the intent's.
+ */
+export function attemptCaptures(
+  attempt: Pick<PaymentAttemptsTable, 'captures'>,
+  intent: Pick<PaymentIntentsTable, 'capture_method'>,
+): boolean {
+  if (attempt.captures === 0 || attempt.captures === 1) return attempt.captures === 1;
+  return intent.capture_method !== 'manual';
+}
 
 /** The request an authorize attempt sent; recovery rebuilds it the same way. */
 export function authorizeRequest(
@@ -103,7 +121,7 @@ export function authorizeRequest(
     paymentIntentId: intent.id,
     amountMinor: attempt.amount,
     currency: attempt.currency,
-    capture: intent.capture_method !== 'manual',
+    capture: attemptCaptures(attempt, intent),
     instrument,
     authenticated: attempt.operation === 'authenticate',
     statementDescriptor: intent.statement_descriptor,
@@ -137,8 +155,8 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
         `This PaymentIntent reached ${LIMITS.attemptsPerIntentMax} attempts.`,
       );
     }
-    const attempt = newAttempt(before, spec);
     const after = { ...before, ...spec.changes, status };
+    const attempt = newAttempt(after, spec);
     const intent = spec.unsaved
       ? await insertIntent(tx, { ...after, version: before.version + 1 })
       : await saveIntent(tx, before, after);
@@ -174,6 +192,11 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
       unknown_at_ms: null,
       resolution: null,
       reverses_attempt_id: null,
+      captures: AUTHORIZES.has(spec.operation)
+        ? intent.capture_method !== 'manual'
+          ? 1
+          : 0
+        : null,
     };
   }
 
