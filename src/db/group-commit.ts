@@ -182,7 +182,12 @@ export class GroupCommitDriver implements Driver {
 
   #openGroup(): void {
     if (this.#groupOpen) return;
-    this.#run('begin');
+    // A group exists to write. IMMEDIATE takes the write lock now, so another
+    // process (the CLI beside a running engine) waits for it through
+    // busy_timeout; a deferred BEGIN that read first would instead fail at
+    // once with SQLITE_BUSY_SNAPSHOT when it tried to write after the other
+    // process had committed.
+    this.#run('begin immediate');
     this.#groupOpen = true;
   }
 
