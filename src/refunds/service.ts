@@ -142,8 +142,10 @@ export function createRefundsService(deps: {
     }
     const amount = input.amount ?? remaining;
     await reserve(tx, charge, amount);
-    // Checked under the charge's row lock that reserve() took, which a dispute
-    // withdrawing funds also takes: the two cannot both pay the customer back.
+    // Checked under the charge's row lock that reserve() took, which opening a
+    // dispute also takes. An inquiry that later escalates to a chargeback does
+    // not touch the charge row, so a refund made while the escalation is being
+    // recorded is not refused here (docs/disputes.md).
     await refuseChargedBack(tx, charge);
     const count = await tx
       .selectFrom('refunds')
