@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { signPspSimPayload } from '../src/connectors/psp-sim/transformers.ts';
-import { type PspSim, startPspSim } from '../src/psp-sim/server.ts';
-import { rawRequest, startEngine, type TestEngine } from './helpers/engine.ts';
-import { freePort } from './helpers/process.ts';
+import type { PspSim } from '../src/psp-sim/server.ts';
+import { startEngine, type TestEngine } from './helpers/engine.ts';
+import { api, createSimConnector, setSimMode, startSim } from './helpers/psp-sim.ts';
 
 // Several processors behind one engine: real psp-sim processes on loopback,
 // real connector accounts made through the API, real failover. Each test
@@ -22,17 +20,10 @@ interface SimCharge {
   voided?: boolean;
 }
 
-async function startSim(name: string): Promise<{ sim: PspSim; dir: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `payrail-${name}-`));
-  const sim = await startPspSim({ port: await freePort(), name, dataDir: dir });
-  return { sim, dir };
-}
-
 async function simCharges(sim: PspSim): Promise<SimCharge[]> {
   const response = await fetch(`${sim.controlUrl}/_sim/charges`);
   return ((await response.json()) as { charges: SimCharge[] }).charges;
 }
-
 /** Charges that still hold the customer's money, per payment intent. */
 function liveCharges(charges: SimCharge[], intentId: string): SimCharge[] {
   return charges.filter(
@@ -42,36 +33,6 @@ function liveCharges(charges: SimCharge[], intentId: string): SimCharge[] {
       c.voided !== true &&
       c.amount_refunded < Math.max(c.amount_captured, 1),
   );
-}
-
-async function setMode(sim: PspSim, mode: Record<string, unknown>): Promise<void> {
-  const response = await fetch(`${sim.controlUrl}/_sim/mode`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(mode),
-  });
-  assert.equal(response.status, 200, await response.text());
-}
-
-async function api(t: TestEngine, method: string, urlPath: string, body?: unknown) {
-  const response = await rawRequest(t, method, urlPath, {
-    body: body === undefined ? undefined : JSON.stringify(body),
-    contentType: 'application/json',
-  });
-  return response;
-}
-
-async function createConnector(t: TestEngine, name: string, sim: PspSim, extra = {}) {
-  const response = await api(t, 'POST', '/v1/connectors', {
-    type: 'psp_sim',
-    name,
-    base_url: sim.url,
-    credentials: { api_key: `key_${name}` },
-    timeout_ms: 400,
-    ...extra,
-  });
-  assert.equal(response.status, 200, JSON.stringify(response.json));
-  return response.json.id as string;
 }
 
 async function pay(t: TestEngine, card = 'pm_card_visa') {
@@ -105,8 +66,8 @@ describe('failover across processors', () => {
     t = await startEngine({
       env: { PAYRAIL_BREAKER_HALF_OPEN_MS: '60000', PAYRAIL_PROBE_INTERVAL_MS: '3600000' },
     });
-    connA = await createConnector(t, 'sim-a', a);
-    connB = await createConnector(t, 'sim-b', b);
+    connA = await createSimConnector(t, 'sim-a', a);
+    connB = await createSimConnector(t, 'sim-b', b);
     const routing = await api(t, 'POST', '/v1/routing', {
       strategies: [{ type: 'priority', connectors: [connA, connB] }],
     });
@@ -133,7 +94,7 @@ describe('failover across processors', () => {
   });
 
   test('a processor that is down fails over to the next within the same payment', async () => {
-    await setMode(a, { mode: 'down' });
+    await setSimMode(a, { mode: 'down' });
     try {
       const paid = await pay(t);
       assert.equal(paid.status, 200, JSON.stringify(paid.json));
@@ -150,7 +111,7 @@ describe('failover across processors', () => {
       assert.equal(liveCharges(await simCharges(a), paid.json.id).length, 0);
       assert.equal(liveCharges(await simCharges(b), paid.json.id).length, 1);
     } finally {
-      await setMode(a, { mode: 'up' });
+      await setSimMode(a, { mode: 'up' });
     }
   });
 
@@ -166,7 +127,7 @@ describe('failover across processors', () => {
   });
 
   test('an unknown outcome fails over, and recovery reverses the extra charge', async () => {
-    await setMode(a, { mode: 'timeout_after_charge' });
+    await setSimMode(a, { mode: 'timeout_after_charge' });
     let intentId: string;
     try {
       const paid = await pay(t);
@@ -184,7 +145,7 @@ describe('failover across processors', () => {
       // Both processors hold the customer's money until recovery runs.
       assert.equal(liveCharges(await simCharges(a), intentId).length, 1);
     } finally {
-      await setMode(a, { mode: 'up' });
+      await setSimMode(a, { mode: 'up' });
     }
     await t.engine.background.recoverPayments();
     const tries = await attempts(t, intentId);
@@ -201,8 +162,8 @@ describe('failover across processors', () => {
   });
 
   test('a signed processor notice settles an unknown outcome the payment is waiting for', async () => {
-    await setMode(a, { mode: 'timeout_after_charge' });
-    await setMode(b, { mode: 'down' });
+    await setSimMode(a, { mode: 'timeout_after_charge' });
+    await setSimMode(b, { mode: 'down' });
     let intentId: string;
     let attemptId: string;
     try {
@@ -221,8 +182,8 @@ describe('failover across processors', () => {
       );
       attemptId = tries[0]!.id;
     } finally {
-      await setMode(a, { mode: 'up' });
-      await setMode(b, { mode: 'up' });
+      await setSimMode(a, { mode: 'up' });
+      await setSimMode(b, { mode: 'up' });
     }
     const body = JSON.stringify({
       reference: attemptId,
@@ -263,7 +224,7 @@ describe('failover across processors', () => {
   });
 
   test('sustained failures open the breaker; routing then skips the connector', async () => {
-    await setMode(a, { mode: 'errors' });
+    await setSimMode(a, { mode: 'errors' });
     try {
       for (let i = 0; i < 8; i++) {
         const paid = await pay(t);
@@ -287,7 +248,7 @@ describe('failover across processors', () => {
         /payrail_connector_calls_total\{connector="conn_[a-z0-9]+",status="failed_retryable"\}/,
       );
     } finally {
-      await setMode(a, { mode: 'up' });
+      await setSimMode(a, { mode: 'up' });
     }
   });
 });
@@ -301,8 +262,8 @@ describe('maintenance windows and the secondary method', () => {
   before(async () => {
     sims.push(await startSim('sim-c'), await startSim('sim-d'));
     t = await startEngine({ env: { PAYRAIL_PROBE_INTERVAL_MS: '3600000' } });
-    connA = await createConnector(t, 'sim-c', sims[0]!.sim);
-    connB = await createConnector(t, 'sim-d', sims[1]!.sim);
+    connA = await createSimConnector(t, 'sim-c', sims[0]!.sim);
+    connB = await createSimConnector(t, 'sim-d', sims[1]!.sim);
     const routing = await api(t, 'POST', '/v1/routing', {
       strategies: [{ type: 'priority', connectors: [connA, connB] }],
       secondary_method: {
@@ -344,8 +305,8 @@ describe('maintenance windows and the secondary method', () => {
   });
 
   test('when every processor fails, the customer is offered a bank transfer with a reference', async () => {
-    await setMode(sims[0]!.sim, { mode: 'down' });
-    await setMode(sims[1]!.sim, { mode: 'errors' });
+    await setSimMode(sims[0]!.sim, { mode: 'down' });
+    await setSimMode(sims[1]!.sim, { mode: 'errors' });
     try {
       const paid = await pay(t);
       assert.equal(paid.status, 200, JSON.stringify(paid.json));
@@ -368,8 +329,8 @@ describe('maintenance windows and the secondary method', () => {
         /processor/,
       );
     } finally {
-      await setMode(sims[0]!.sim, { mode: 'up' });
-      await setMode(sims[1]!.sim, { mode: 'up' });
+      await setSimMode(sims[0]!.sim, { mode: 'up' });
+      await setSimMode(sims[1]!.sim, { mode: 'up' });
     }
   });
 });

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { postExtraCapture } from '../src/ledger/extra-charges.ts';
 import { verifyLedger } from '../src/ledger/verify.ts';
-import { type PspSim, startPspSim } from '../src/psp-sim/server.ts';
-import { rawRequest, startEngine, type TestEngine } from './helpers/engine.ts';
-import { freePort } from './helpers/process.ts';
+import type { PspSim } from '../src/psp-sim/server.ts';
+import { startEngine, type TestEngine } from './helpers/engine.ts';
+import { api, createSimConnector, setSimMode, startSim } from './helpers/psp-sim.ts';
 
 // The books of extra charges that recovery finds and reverses: a processor
 // (psp-sim A) charges but its answer is lost, the payment fails over to B,
@@ -18,39 +16,7 @@ import { freePort } from './helpers/process.ts';
 
 const AMOUNT = 2500;
 
-async function startSim(name: string): Promise<{ sim: PspSim; dir: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `payrail-${name}-`));
-  const sim = await startPspSim({ port: await freePort(), name, dataDir: dir });
-  return { sim, dir };
-}
-
-async function setMode(sim: PspSim, mode: string): Promise<void> {
-  const response = await fetch(`${sim.controlUrl}/_sim/mode`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ mode }),
-  });
-  assert.equal(response.status, 200, await response.text());
-}
-
-async function api(t: TestEngine, method: string, urlPath: string, body?: unknown) {
-  return rawRequest(t, method, urlPath, {
-    body: body === undefined ? undefined : JSON.stringify(body),
-    contentType: 'application/json',
-  });
-}
-
-async function createConnector(t: TestEngine, name: string, sim: PspSim): Promise<string> {
-  const response = await api(t, 'POST', '/v1/connectors', {
-    type: 'psp_sim',
-    name,
-    base_url: sim.url,
-    credentials: { api_key: `key_${name}` },
-    timeout_ms: 400,
-  });
-  assert.equal(response.status, 200, JSON.stringify(response.json));
-  return response.json.id as string;
-}
+const setMode = (sim: PspSim, mode: string) => setSimMode(sim, { mode });
 
 async function attemptsOf(t: TestEngine, intentId: string) {
   return t.engine.database.db
@@ -97,8 +63,8 @@ describe('ledger: extra charges found and reversed by recovery', () => {
     t = await startEngine({
       env: { PAYRAIL_BREAKER_HALF_OPEN_MS: '60000', PAYRAIL_PROBE_INTERVAL_MS: '3600000' },
     });
-    connA = await createConnector(t, 'sim-a', a);
-    connB = await createConnector(t, 'sim-b', sims[1]!.sim);
+    connA = await createSimConnector(t, 'sim-a', a);
+    connB = await createSimConnector(t, 'sim-b', sims[1]!.sim);
     const routing = await api(t, 'POST', '/v1/routing', {
       strategies: [{ type: 'priority', connectors: [connA, connB] }],
     });
@@ -203,7 +169,7 @@ describe('ledger: extra charges found and reversed by recovery', () => {
   test('the extra is judged by what its own attempt did, not by a capture_method changed since', async () => {
     // A second connector account on simulator A: its breaker has not seen the
     // earlier tests' lost answers.
-    const connA2 = await createConnector(t, 'sim-a2', a);
+    const connA2 = await createSimConnector(t, 'sim-a2', a);
     const routed = await api(t, 'POST', '/v1/routing', {
       strategies: [{ type: 'priority', connectors: [connA2, connB] }],
     });
