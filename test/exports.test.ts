@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseCsv } from '../src/exports/csv.ts';
 import { newId } from '../src/lib/ids.ts';
 import { rawRequest, startEngine, type TestEngine } from './helpers/engine.ts';
+import { runNode } from './helpers/process.ts';
 
 // Accounting exports from real payments and refunds: each format parses back,
 // debits equal credits per journal and per file, journals never mix
@@ -381,16 +381,8 @@ describe('accounting exports', () => {
     };
     const out = path.join(t.dataDir, 'journal.csv');
     const run = (...args: string[]) =>
-      spawnSync(
-        process.execPath,
-        ['--import', 'tsx', 'src/cli/main.ts', 'ledger', 'export', ...args],
-        {
-          env,
-          encoding: 'utf8',
-          timeout: 60_000,
-        },
-      );
-    const ok = run(
+      runNode(['--import', 'tsx', 'src/cli/main.ts', 'ledger', 'export', ...args], { env });
+    const ok = await run(
       '--format',
       'quickbooks',
       '--from',
@@ -405,7 +397,7 @@ describe('accounting exports', () => {
     assert.equal(ok.status, 0, ok.stderr);
     const api = await (await exportCsv(`format=quickbooks&from=${from}&to=${to}`)).text();
     assert.equal(fs.readFileSync(out, 'utf8'), api);
-    const bad = run('--format', 'pdf', '--from', '2024-01-01', '--to', '2024-01-02');
+    const bad = await run('--format', 'pdf', '--from', '2024-01-01', '--to', '2024-01-02');
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--format/);
   });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rawRequest, startEngine, type TestEngine } from './helpers/engine.ts';
+import { runNode } from './helpers/process.ts';
 
 // FX: rates by API and by file (all or nothing, idempotent), the connectors'
 // settlement currency, and a capture on a connector that settles in another
@@ -191,7 +191,7 @@ describe('fx: rates, settlement currency, conversion', () => {
     assert.equal(res.json.settlement_currency, null);
   });
 
-  test('payrail fx load: one transaction, line and field named, loading twice changes nothing', () => {
+  test('payrail fx load: one transaction, line and field named, loading twice changes nothing', async () => {
     const dir = fs.mkdtempSync(path.join(t.dataDir, 'fx-'));
     const env = {
       ...process.env,
@@ -203,8 +203,7 @@ describe('fx: rates, settlement currency, conversion', () => {
     const load = (name: string, text: string, ...extra: string[]) => {
       const file = path.join(dir, name);
       fs.writeFileSync(file, text);
-      return spawnSync(
-        process.execPath,
+      return runNode(
         [
           '--import',
           'tsx',
@@ -216,23 +215,23 @@ describe('fx: rates, settlement currency, conversion', () => {
           t.accountId,
           ...extra,
         ],
-        { env, encoding: 'utf8', timeout: 60_000 },
+        { env },
       );
     };
     const good =
       'base_currency,quote_currency,rate,effective_from\r\n' +
       'usd,jpy,150.25,2024-01-01\r\n' +
       'USD,KWD,0.3075,1704153600\r\n';
-    const first = load('good.csv', good);
+    const first = await load('good.csv', good);
     assert.equal(first.status, 0, first.stderr);
     assert.match(first.stdout, /2 rate\(s\) added, 0 already present/);
-    const second = load('good.csv', good);
+    const second = await load('good.csv', good);
     assert.equal(second.status, 0, second.stderr);
     assert.match(second.stdout, /0 rate\(s\) added, 2 already present/);
 
     // Line 2 is new but line 3 contradicts a stored rate: nothing of the file is kept.
     const conflicting = `base_currency,quote_currency,rate,effective_from\nusd,gbp,0.79,2024-01-01\nusd,jpy,151,2024-01-01\n`;
-    const refused = load('conflict.csv', conflicting);
+    const refused = await load('conflict.csv', conflicting);
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /line 3, field rate/);
     assert.match(refused.stderr, /nothing was loaded/);
@@ -243,11 +242,14 @@ describe('fx: rates, settlement currency, conversion', () => {
       ['usd,eur,1.1,2024-02-30', /line 2, field effective_from/],
     ];
     for (const [line, expected] of badLines) {
-      const res = load('bad.csv', `base_currency,quote_currency,rate,effective_from\n${line}\n`);
+      const res = await load(
+        'bad.csv',
+        `base_currency,quote_currency,rate,effective_from\n${line}\n`,
+      );
       assert.equal(res.status, 1, res.stdout);
       assert.match(res.stderr, expected);
     }
-    const live = load(
+    const live = await load(
       'live.csv',
       'base_currency,quote_currency,rate,effective_from\nusd,gbp,0.79,0\n',
       '--live',

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { verifyLedger } from '../src/ledger/verify.ts';
 import { feeFor } from '../src/routing/fees.ts';
 import { ledgerBooks } from './helpers/books.ts';
 import { rawRequest, startEngine, type TestEngine, testDialect } from './helpers/engine.ts';
+import { runNode } from './helpers/process.ts';
 
 // The ledger through the API: captures, partial captures and refunds post
 // balanced entries with the connector's fees; Stripe's balance API (through
@@ -205,15 +205,9 @@ describe('ledger: postings, balance API, verify', () => {
 
     // The CLI reports the same and exits 1 (SQLite leg: the data directory is the engine's).
     if (testDialect() === 'sqlite') {
-      const cli = spawnSync(
-        process.execPath,
-        ['--import', 'tsx', 'src/cli/main.ts', 'ledger', 'verify'],
-        {
-          env: { ...process.env, PAYRAIL_DATA_DIR: t.dataDir },
-          encoding: 'utf8',
-          timeout: 60_000,
-        },
-      );
+      const cli = await runNode(['--import', 'tsx', 'src/cli/main.ts', 'ledger', 'verify'], {
+        env: { ...process.env, PAYRAIL_DATA_DIR: t.dataDir },
+      });
       assert.equal(cli.status, 1, cli.stderr);
       assert.match(cli.stderr, /problem/);
       assert.match(cli.stderr, new RegExp(account.id));

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { createLedgerService } from '../src/ledger/service.ts';
 import { verifyLedger } from '../src/ledger/verify.ts';
 import { systemClock } from '../src/lib/clock.ts';
 import { ledgerBooks } from './helpers/books.ts';
 import { rawRequest, startEngine, type TestEngine, testDialect } from './helpers/engine.ts';
+import { runNode } from './helpers/process.ts';
 
 // Splits (destination charges) and their refunds' transfer reversals to the
 // unit, settlement batches (API, postings, races, CLI, background timer) and
@@ -241,19 +241,17 @@ describe('ledger: splits and settlement batches', () => {
       confirm: true,
     });
     const run = (sub: string) =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ledger', sub], {
+      runNode(['--import', 'tsx', 'src/cli/main.ts', 'ledger', sub], {
         env: {
           ...process.env,
           PAYRAIL_DATA_DIR: t.dataDir,
           PAYRAIL_FUNDS_AVAILABLE_AFTER_SECONDS: '0',
         },
-        encoding: 'utf8',
-        timeout: 60_000,
       });
-    const settled = run('settle');
+    const settled = await run('settle');
     assert.equal(settled.status, 0, settled.stderr);
     assert.match(settled.stdout, /1 batch\(es\), 1 balance transaction/);
-    const again = run('release');
+    const again = await run('release');
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stdout, /0 batch\(es\)/);
     await assertClean(t);

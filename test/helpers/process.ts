@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -81,4 +81,28 @@ export async function spawnEngine(
       }
     },
   };
+}
+
+/**
+ * Runs `node args` and resolves with its exit status and output, like
+ * spawnSync, but without blocking this process: a test that runs the CLI
+ * beside an engine in this process must keep that engine's event loop going,
+ * or a SQLite write group the engine opened stays open and the CLI waits on
+ * its lock until busy_timeout.
+ */
+export function runNode(
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      args,
+      { env: options.env, timeout: options.timeoutMs ?? 60_000, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        const code = (error as { code?: unknown } | null)?.code;
+        resolve({ status: error ? (typeof code === 'number' ? code : null) : 0, stdout, stderr });
+      },
+    );
+  });
 }
