@@ -1,4 +1,5 @@
 import type { Executor, Tx } from '../db/database.ts';
+import { selectRows } from '../db/insert.ts';
 import { assert, assertSafeInteger } from '../lib/assert.ts';
 import { findCurrency } from '../lib/money.ts';
 import { convertMinor, invertRate, parseDecimal } from './decimal.ts';
@@ -70,13 +71,11 @@ export async function findRate(
 }
 
 async function settlementCurrency(tx: Tx, input: SettlementInput): Promise<string | null> {
-  const row = await tx
-    .selectFrom('connector_accounts')
-    .select('settlement_currency')
-    .where('id', '=', input.connectorId)
-    .where('account_id', '=', input.accountId)
-    .where('livemode', '=', input.livemode)
-    .executeTakeFirst();
+  const [row] = await selectRows(tx, 'connector_accounts', ['settlement_currency'], {
+    id: input.connectorId,
+    account_id: input.accountId,
+    livemode: input.livemode,
+  });
   return row?.settlement_currency ?? null;
 }
 

@@ -1,5 +1,6 @@
 import type { Scope } from '../db/context.ts';
 import type { Db, Tx } from '../db/database.ts';
+import { insertRows, selectRow, updateRows } from '../db/insert.ts';
 import { assert } from '../lib/assert.ts';
 import type { Clock } from '../lib/clock.ts';
 import { hmacHex, sha256Hex } from '../lib/crypto.ts';
@@ -106,32 +107,29 @@ export function createIdempotencyStore(
     const requestFingerprint = hash(request.method, request.path, request.params);
     const now = clock.nowMs();
     const k = where(ref);
-    const inserted = await db
-      .insertInto('idempotency_keys')
-      .values({
-        ...k,
-        request_method: request.method,
-        request_path: request.path,
-        request_hash: requestFingerprint,
-        status: 'in_progress',
-        locked_by: instanceId,
-        locked_at_ms: now,
-        recovery_resource: null,
-        response_status: null,
-        response_body: null,
-        created_ms: now,
-      })
-      .onConflict((oc) => oc.doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return { kind: 'execute' };
+    const inserted = await insertRows(
+      db,
+      'idempotency_keys',
+      [
+        {
+          ...k,
+          request_method: request.method,
+          request_path: request.path,
+          request_hash: requestFingerprint,
+          status: 'in_progress',
+          locked_by: instanceId,
+          locked_at_ms: now,
+          recovery_resource: null,
+          response_status: null,
+          response_body: null,
+          created_ms: now,
+        },
+      ],
+      { onConflictDoNothing: true },
+    );
+    if (inserted === 1) return { kind: 'execute' };
 
-    const row = await db
-      .selectFrom('idempotency_keys')
-      .selectAll()
-      .where('account_id', '=', k.account_id)
-      .where('livemode', '=', k.livemode)
-      .where('key', '=', k.key)
-      .executeTakeFirst();
+    const row = await selectRow(db, 'idempotency_keys', k);
     if (!row) return begin(ref, request); // pruned in between: try once more
     if (row.request_hash !== requestFingerprint) {
       throw new ApiError(
@@ -171,36 +169,28 @@ export function createIdempotencyStore(
   }
 
   async function complete(tx: Tx, ref: KeyRef, response: StoredResponse): Promise<void> {
-    const k = where(ref);
-    const result = await tx
-      .updateTable('idempotency_keys')
-      .set({
+    const updated = await updateRows(
+      tx,
+      'idempotency_keys',
+      {
         status: 'done',
         response_status: response.status,
         response_body: JSON.stringify(response.body),
-      })
-      .where('account_id', '=', k.account_id)
-      .where('livemode', '=', k.livemode)
-      .where('key', '=', k.key)
-      .where('locked_by', '=', instanceId)
-      .where('status', '=', 'in_progress')
-      .executeTakeFirst();
+      },
+      { ...where(ref), locked_by: instanceId, status: 'in_progress' },
+    );
     // If another process took the key over, this transaction must not commit.
-    assert(Number(result.numUpdatedRows) === 1, `idempotency key ${ref.key} is no longer held`);
+    assert(updated === 1, `idempotency key ${ref.key} is no longer held`);
   }
 
   async function checkpoint(tx: Tx, ref: KeyRef, resourceId: string): Promise<void> {
-    const k = where(ref);
-    const result = await tx
-      .updateTable('idempotency_keys')
-      .set({ recovery_resource: resourceId })
-      .where('account_id', '=', k.account_id)
-      .where('livemode', '=', k.livemode)
-      .where('key', '=', k.key)
-      .where('locked_by', '=', instanceId)
-      .where('status', '=', 'in_progress')
-      .executeTakeFirst();
-    assert(Number(result.numUpdatedRows) === 1, `idempotency key ${ref.key} is no longer held`);
+    const updated = await updateRows(
+      tx,
+      'idempotency_keys',
+      { recovery_resource: resourceId },
+      { ...where(ref), locked_by: instanceId, status: 'in_progress' },
+    );
+    assert(updated === 1, `idempotency key ${ref.key} is no longer held`);
   }
 
   async function settleFailure(

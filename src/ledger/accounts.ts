@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Tx } from '../db/database.ts';
+import { selectRows } from '../db/insert.ts';
 import { assert, assertSafeInteger } from '../lib/assert.ts';
 import { newId } from '../lib/ids.ts';
 import { LIMITS } from '../lib/limits.ts';
@@ -76,11 +77,9 @@ export async function ledgerAccountIds(
   const naturals = [...byNatural.keys()];
   const ids = new Map<string, string>();
   const read = async (wanted: string[]) => {
-    const rows = await tx
-      .selectFrom('ledger_accounts')
-      .select(['id', 'natural_key'])
-      .where('natural_key', 'in', wanted)
-      .execute();
+    const rows = await selectRows(tx, 'ledger_accounts', ['id', 'natural_key'], {
+      natural_key: wanted,
+    });
     for (const row of rows) ids.set(row.natural_key, row.id);
   };
   await read(naturals);

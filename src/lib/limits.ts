@@ -209,6 +209,8 @@ export const LIMITS = {
   inflightDefault: 512,
   /** SQLite: prepared statements kept per process (the engine issues a few hundred distinct ones). */
   sqliteStatementCacheMax: 2000,
+  /** SQL texts of src/db/insert.ts's row helpers kept per process (the rest are built each time). */
+  sqlTextCacheMax: 2000,
   /** PostgreSQL: distinct SQL texts given a prepared-statement name per process (the rest run unnamed). */
   pgPreparedStatementsMax: 2000,
   // --- payouts (bank accounts, payouts, pain.001 export) ---

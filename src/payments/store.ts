@@ -1,7 +1,7 @@
 import type { ConnectorOutcome, RetrieveOutcome } from '../connectors/types.ts';
 import { livemodeFlag, type OpContext, type Scope } from '../db/context.ts';
 import type { Executor, Tx } from '../db/database.ts';
-import { insertRows } from '../db/insert.ts';
+import { insertRows, selectRow, updateRows } from '../db/insert.ts';
 import { PROCESS_INSTANCE_ID } from '../db/instances.ts';
 import type { ChargesTable, PaymentAttemptsTable, PaymentIntentsTable } from '../db/schema.ts';
 import { assert, assertSafeInteger } from '../lib/assert.ts';
@@ -18,13 +18,11 @@ import {
 // asserted on every write and optimistic concurrency on intents.
 
 export async function findIntent(ex: Executor, scope: Scope, id: string) {
-  return ex
-    .selectFrom('payment_intents')
-    .selectAll()
-    .where('id', '=', id)
-    .where('account_id', '=', scope.accountId)
-    .where('livemode', '=', livemodeFlag(scope))
-    .executeTakeFirst();
+  return selectRow(ex, 'payment_intents', {
+    id,
+    account_id: scope.accountId,
+    livemode: livemodeFlag(scope),
+  });
 }
 
 export async function requireIntent(ex: Executor, scope: Scope, id: string, param = 'intent') {
@@ -34,13 +32,11 @@ export async function requireIntent(ex: Executor, scope: Scope, id: string, para
 }
 
 export async function findCharge(ex: Executor, scope: Scope, id: string) {
-  return ex
-    .selectFrom('charges')
-    .selectAll()
-    .where('id', '=', id)
-    .where('account_id', '=', scope.accountId)
-    .where('livemode', '=', livemodeFlag(scope))
-    .executeTakeFirst();
+  return selectRow(ex, 'charges', {
+    id,
+    account_id: scope.accountId,
+    livemode: livemodeFlag(scope),
+  });
 }
 
 export function intentStatus(row: PaymentIntentsTable): IntentStatus {
@@ -99,13 +95,11 @@ export function assertChargeInvariants(row: ChargesTable): void {
 export async function saveIntent(tx: Tx, before: PaymentIntentsTable, after: PaymentIntentsTable) {
   assertIntentInvariants(after);
   const next = { ...after, version: before.version + 1 };
-  const result = await tx
-    .updateTable('payment_intents')
-    .set(changedColumns(before, next))
-    .where('id', '=', before.id)
-    .where('version', '=', before.version)
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) !== 1) {
+  const updated = await updateRows(tx, 'payment_intents', changedColumns(before, next), {
+    id: before.id,
+    version: before.version,
+  });
+  if (updated !== 1) {
     throw unexpectedState(before, 'This PaymentIntent was changed by another request; retry.');
   }
   return next;
@@ -126,7 +120,7 @@ export async function updateCharge(tx: Tx, before: ChargesTable, row: ChargesTab
   assertChargeInvariants(row);
   const changes = changedColumns(before, row);
   if (Object.keys(changes).length === 0) return;
-  await tx.updateTable('charges').set(changes).where('id', '=', row.id).execute();
+  await updateRows(tx, 'charges', changes, { id: row.id });
 }
 
 /**
@@ -144,13 +138,13 @@ export function changedColumns<Row extends object>(before: Row, after: Row): Par
 
 /** Links a captured charge to the balance transaction of its posting (same transaction). */
 export async function linkChargeBalanceTransaction(tx: Tx, chargeId: string, txnId: string) {
-  const result = await tx
-    .updateTable('charges')
-    .set({ balance_transaction: txnId })
-    .where('id', '=', chargeId)
-    .where('balance_transaction', 'is', null)
-    .executeTakeFirst();
-  assert(Number(result.numUpdatedRows) === 1, `${chargeId} is posted once`);
+  const updated = await updateRows(
+    tx,
+    'charges',
+    { balance_transaction: txnId },
+    { id: chargeId, balance_transaction: null },
+  );
+  assert(updated === 1, `${chargeId} is posted once`);
 }
 
 export async function insertAttempt(tx: Tx, row: PaymentAttemptsTable): Promise<void> {
@@ -195,14 +189,14 @@ export async function settleAttempt(
         ? (attempt.unknown_at_ms ?? options.nowMs)
         : attempt.unknown_at_ms,
   };
-  const result = await tx
-    .updateTable('payment_attempts')
+  const updated = await updateRows(
+    tx,
+    'payment_attempts',
     // `status` always: the row must be matched even when nothing else changes.
-    .set({ ...changedColumns(attempt, settled), status: settled.status })
-    .where('id', '=', attempt.id)
-    .where('status', 'in', ['pending', 'unknown'])
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) !== 1) throw new AttemptAlreadySettled(attempt.id);
+    { ...changedColumns(attempt, settled), status: settled.status },
+    { id: attempt.id, status: ['pending', 'unknown'] },
+  );
+  if (updated !== 1) throw new AttemptAlreadySettled(attempt.id);
   return settled;
 }
 

@@ -1,7 +1,7 @@
 import type { CustomersService } from '../customers/service.ts';
 import { livemodeFlag, type OpContext, type Scope } from '../db/context.ts';
 import { type Db, type Executor, toJson } from '../db/database.ts';
-import { insertRows } from '../db/insert.ts';
+import { insertRows, selectRow } from '../db/insert.ts';
 import type { PaymentMethodsTable } from '../db/schema.ts';
 import type { EventsService } from '../events/service.ts';
 import { previousAttributes } from '../events/service.ts';
@@ -101,6 +101,13 @@ export function createVaultService(deps: {
   const { db, clock, cipher, events, customers } = deps;
 
   /** Rejects an expiry in the past or implausibly far ahead, naming the parameter. */
+  /**
+   * The secret part of rows this process has just written, so that charging a
+   * method made by the same request does not decrypt what it just encrypted.
+   * Weak: it lives only as long as the row object does.
+   */
+  const justSealed = new WeakMap<PaymentMethodsTable, Secret<string>>();
+
   function checkExpiry(expMonth: number, expYear: number, param: ParamNamer): void {
     const yearNow = new Date(clock.nowMs()).getUTCFullYear();
     if (expYear > yearNow + LIMITS.cardExpiryYearsAheadMax) {
@@ -223,6 +230,7 @@ export function createVaultService(deps: {
       created: unixSeconds(clock),
     };
     await insertRows(ex, 'payment_methods', [row]);
+    justSealed.set(row, method.secret);
     return row;
   }
 
@@ -231,13 +239,11 @@ export function createVaultService(deps: {
     scope: Scope,
     id: string,
   ): Promise<PaymentMethodsTable | undefined> {
-    return ex
-      .selectFrom('payment_methods')
-      .selectAll()
-      .where('id', '=', id)
-      .where('account_id', '=', scope.accountId)
-      .where('livemode', '=', livemodeFlag(scope))
-      .executeTakeFirst();
+    return selectRow(ex, 'payment_methods', {
+      id,
+      account_id: scope.accountId,
+      livemode: livemodeFlag(scope),
+    });
   }
 
   /** A method of this scope; in test mode a test id makes a new one (like Stripe). */
@@ -247,10 +253,12 @@ export function createVaultService(deps: {
     id: string,
     param: string,
   ): Promise<PaymentMethodsTable> {
-    const row = await find(ex, scope, id);
-    if (row) return row;
+    // A test id is never a stored method's id (those are generated), so in
+    // test mode it makes a new method without looking one up first.
     const card = scope.livemode ? undefined : testCard(id);
     if (card) return insert(ex, scope, fromTestCard(card));
+    const row = await find(ex, scope, id);
+    if (row) return row;
     throw notFound('PaymentMethod', id, param);
   }
 
@@ -435,7 +443,7 @@ export function createVaultService(deps: {
 
   function instrument(row: PaymentMethodsTable): ChargeInstrument {
     assert(row.secret_enc !== null, `payment method ${row.id} has no secret part`);
-    const secret = cipher.decrypt(row.secret_enc, row.id);
+    const secret = justSealed.get(row) ?? cipher.decrypt(row.secret_enc, row.id);
     switch (row.type) {
       case 'card': {
         const card = cardDetails(row);
