@@ -1,6 +1,6 @@
+import { sql } from 'kysely';
 import type { Scope } from '../db/context.ts';
-import type { Db } from '../db/database.ts';
-import { toJson } from '../db/database.ts';
+import { type Db, dialectOf, type Executor, toJson } from '../db/database.ts';
 import type { AccountsTable } from '../db/schema.ts';
 import { type Clock, unixSeconds } from '../lib/clock.ts';
 import { sha256Hex } from '../lib/crypto.ts';
@@ -28,6 +28,8 @@ export interface NewKey {
 }
 
 const KEY_TOKEN_CHARS = 32;
+/** pg_advisory_xact_lock key that serialises bootstrap across engine processes. */
+const BOOTSTRAP_LOCK_KEY = 0x7061_7972; // 'payr'
 
 export function keyPrefix(kind: KeyKind, livemode: boolean): string {
   return `${kind === 'secret' ? 'sk' : 'pk'}_${livemode ? 'live' : 'test'}_`;
@@ -50,6 +52,7 @@ export function createAccountsService(db: Db, clock: Clock) {
       defaultCurrency?: string;
       email?: string;
     } = {},
+    ex: Executor = db,
   ): Promise<AccountsTable> {
     const row: AccountsTable = {
       id: newId('acct', clock.nowMs()),
@@ -60,13 +63,14 @@ export function createAccountsService(db: Db, clock: Clock) {
       metadata: toJson({}),
       created: unixSeconds(clock),
     };
-    await db.insertInto('accounts').values(row).execute();
+    await ex.insertInto('accounts').values(row).execute();
     return row;
   }
 
   async function createKey(
     accountId: string,
     options: { kind: KeyKind; livemode: boolean; key?: string },
+    ex: Executor = db,
   ): Promise<NewKey> {
     const key =
       options.key ?? keyPrefix(options.kind, options.livemode) + randomToken(KEY_TOKEN_CHARS);
@@ -77,7 +81,7 @@ export function createAccountsService(db: Db, clock: Clock) {
       );
     }
     const id = newId('key', clock.nowMs());
-    await db
+    await ex
       .insertInto('api_keys')
       .values({
         id,
@@ -138,17 +142,33 @@ export function createAccountsService(db: Db, clock: Clock) {
    * On a new database: the default account with a test-mode secret key (the
    * configured one, or a generated one that is returned so it can be printed
    * once) and a publishable key. On an existing database: nothing.
+   *
+   * All or nothing, and once: engines started together on one new PostgreSQL
+   * database queue on a transaction-scoped advisory lock (on SQLite the write
+   * transaction itself serialises them), so exactly one makes the account, and
+   * a failure leaves no account without its keys behind.
    */
   async function bootstrap(options: {
     secretKey?: string | undefined;
   }): Promise<{ account: AccountsTable; keys: NewKey[] } | null> {
     if (await firstAccount()) return null;
-    const account = await createAccount({ businessName: 'Default account' });
-    const keys = [
-      await createKey(account.id, { kind: 'secret', livemode: false, key: options.secretKey }),
-      await createKey(account.id, { kind: 'publishable', livemode: false }),
-    ];
-    return { account, keys };
+    return db.transaction().execute(async (tx) => {
+      if (dialectOf(tx) === 'postgres') {
+        await sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY})`.execute(tx);
+      }
+      const existing = await tx.selectFrom('accounts').select('id').limit(1).executeTakeFirst();
+      if (existing) return null;
+      const account = await createAccount({ businessName: 'Default account' }, tx);
+      const keys = [
+        await createKey(
+          account.id,
+          { kind: 'secret', livemode: false, key: options.secretKey },
+          tx,
+        ),
+        await createKey(account.id, { kind: 'publishable', livemode: false }, tx),
+      ];
+      return { account, keys };
+    });
   }
 
   return {

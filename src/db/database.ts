@@ -4,8 +4,8 @@ import {
   Kysely,
   type Migration,
   Migrator,
+  PostgresAdapter,
   PostgresDialect,
-  SqliteDialect,
   type Transaction,
 } from 'kysely';
 import pg from 'pg';
@@ -163,6 +163,11 @@ export async function migrate(handle: DatabaseHandle): Promise<void> {
   if (error || failed) {
     throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
   }
+}
+
+/** The dialect an executor (the database or a transaction) speaks. */
+export function dialectOf(ex: Executor): Dialect {
+  return ex.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
 
 /** JSON columns are text on both dialects. */
