@@ -1,3 +1,6 @@
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
 import { internalContext, livemodeFlag } from '../db/context.ts';
 import type { Db, Tx } from '../db/database.ts';
 import type { WebhookEndpointsTable } from '../db/schema.ts';
@@ -10,9 +13,17 @@ import type { Logger } from '../lib/logger.ts';
 import { serializeEndpoint } from './serialize.ts';
 import type { DeliverPayload, WebhooksService } from './service.ts';
 import { signatureHeader } from './signature.ts';
-import { privateAddressReason } from './ssrf.ts';
+import {
+  isPrivateAddress,
+  PrivateAddressError,
+  publicOnlyLookup,
+  type Resolver,
+  systemResolver,
+  urlHost,
+} from './ssrf.ts';
 
-// One delivery attempt: sign the event, POST it (timeout, no redirects),
+// One delivery attempt: sign the event, POST it (timeout, no redirects, in
+// live mode only to the public addresses its own DNS lookup checked),
 // record the attempt, then finish the job or schedule the next try with
 // exponential backoff and jitter, inside the retry window. An endpoint that
 // has failed continuously for longer than `disableAfterMs` is disabled.
@@ -39,46 +50,100 @@ export function retryDelayMs(attempt: number, baseMs: number, random = Math.rand
   return Math.round(delay / 2 + (random() * delay) / 2);
 }
 
-async function readBounded(response: Response, maxChars: number): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const decoder = new TextDecoder();
-  let text = '';
-  while (text.length < maxChars) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  await reader.cancel().catch(() => {});
-  return text.slice(0, maxChars);
+const USER_AGENT = 'Payrail/1.0 (+https://docs.payrail.dev/webhooks)';
+
+export interface PostInput {
+  url: string;
+  body: string;
+  signature: string;
+  timeoutMs: number;
+  /**
+   * Set (live mode without PAYRAIL_WEBHOOK_ALLOW_PRIVATE_URLS): the socket
+   * connects only to addresses of the host that this resolver returned and
+   * that are all public (ssrf.ts publicOnlyLookup); null: any address.
+   */
+  publicOnly: Resolver | null;
 }
 
-async function post(url: string, body: string, signature: string, timeoutMs: number) {
-  const signal = AbortSignal.timeout(timeoutMs);
+const failed = (error: string): PostResult => ({ ok: false, status: null, body: null, error });
+
+/**
+ * One POST with node:http(s): never follows a redirect, reads at most
+ * LIMITS.webhookResponseBodyMax characters of the answer, and gives up after
+ * `timeoutMs` (DNS, connect, answer and body together). `agent: false` makes
+ * a fresh connection each time, so a request checked by publicOnlyLookup never
+ * reuses a pooled socket that was connected without the check.
+ */
+export function postWebhook(input: PostInput): Promise<PostResult> {
+  let url: URL;
   try {
-    const response = await fetch(url, {
-      method: 'POST',
-      redirect: 'manual',
-      signal,
-      headers: {
-        'content-type': 'application/json; charset=utf-8',
-        'stripe-signature': signature,
-        'user-agent': 'Payrail/1.0 (+https://docs.payrail.dev/webhooks)',
-      },
-      body,
-    });
-    const text = await readBounded(response, LIMITS.webhookResponseBodyMax);
-    const ok = response.status >= 200 && response.status < 300;
-    const error = ok
-      ? null
-      : response.status >= 300 && response.status < 400
-        ? 'redirect not followed'
-        : null;
-    return { ok, status: response.status, body: text, error } satisfies PostResult;
-  } catch (err) {
-    const message = signal.aborted ? `timed out after ${timeoutMs} ms` : (err as Error).message;
-    return { ok: false, status: null, body: null, error: message } satisfies PostResult;
+    url = new URL(input.url);
+  } catch {
+    return Promise.resolve(failed('the endpoint URL is not valid'));
   }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return Promise.resolve(failed(`refused: ${url.protocol} URLs are not delivered to`));
+  }
+  const host = urlHost(url);
+  // Node skips `lookup` for an IP literal: check it here.
+  if (input.publicOnly && net.isIP(host) && isPrivateAddress(host)) {
+    return Promise.resolve(
+      failed(`refused: the host ${host} is a private, loopback or link-local address`),
+    );
+  }
+  const signal = AbortSignal.timeout(input.timeoutMs);
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise<PostResult>((resolve) => {
+    let settled = false;
+    const settle = (result: PostResult) => {
+      if (settled) return;
+      settled = true;
+      resolve(result);
+    };
+    const request = client.request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        signal,
+        ...(input.publicOnly ? { lookup: publicOnlyLookup(input.publicOnly) } : {}),
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(input.body),
+          'stripe-signature': input.signature,
+          'user-agent': USER_AGENT,
+        },
+      },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        const ok = status >= 200 && status < 300;
+        const error = status >= 300 && status < 400 ? 'redirect not followed' : null;
+        const decoder = new TextDecoder();
+        let text = '';
+        const finish = () => {
+          text += decoder.decode();
+          settle({ ok, status, body: text.slice(0, LIMITS.webhookResponseBodyMax), error });
+        };
+        response.on('data', (chunk: Buffer) => {
+          text += decoder.decode(chunk, { stream: true });
+          if (text.length >= LIMITS.webhookResponseBodyMax) {
+            finish();
+            response.destroy();
+          }
+        });
+        response.on('end', finish);
+        // An answer cut short after its status line still counts by its status.
+        response.on('error', finish);
+        response.on('close', finish);
+      },
+    );
+    request.on('error', (error: Error & { code?: string }) => {
+      if (error instanceof PrivateAddressError) return settle(failed(`refused: ${error.message}`));
+      if (signal.aborted) return settle(failed(`timed out after ${input.timeoutMs} ms`));
+      settle(failed(error.message || error.code || 'connection failed'));
+    });
+    request.end(input.body);
+  });
 }
 
 export function createDelivery(deps: {
@@ -89,6 +154,8 @@ export function createDelivery(deps: {
   service: WebhooksService;
   logger: Logger;
   settings: DeliverySettings;
+  /** How live-mode deliveries resolve endpoint hosts (tests inject one); default getaddrinfo. */
+  resolve?: Resolver;
 }) {
   const { db, clock, jobs, settings } = deps;
   const inFlightByEndpoint = new Map<string, number>();
@@ -147,16 +214,20 @@ export function createDelivery(deps: {
   }
 
   async function attempt(endpoint: WebhookEndpointsTable, body: string, nowMs: number) {
-    if (endpoint.livemode === 1 && !settings.allowPrivateUrls) {
-      const reason = await privateAddressReason(new URL(endpoint.url));
-      if (reason) return { ok: false, status: null, body: null, error: `refused: ${reason}` };
-    }
     const signature = signatureHeader({
       payload: body,
       secrets: deps.service.signingSecrets(endpoint, nowMs),
       timestampSeconds: Math.floor(nowMs / 1000),
     });
-    return post(endpoint.url, body, signature, settings.timeoutMs);
+    // Live mode: the address checked is the address connected to (no DNS rebinding).
+    const guarded = endpoint.livemode === 1 && !settings.allowPrivateUrls;
+    return postWebhook({
+      url: endpoint.url,
+      body,
+      signature,
+      timeoutMs: settings.timeoutMs,
+      publicOnly: guarded ? (deps.resolve ?? systemResolver) : null,
+    });
   }
 
   async function record(
