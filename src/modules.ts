@@ -78,7 +78,12 @@ export function wireModules(deps: ModuleDeps) {
   const stopListening = health.onChange((change) => void incidents.onHealthChange(change));
   const metrics = createMetrics(health);
   // Disputes (docs/disputes.md): before payments, whose webhook route hands it processor notices.
-  const disputes = createDisputesModule({ ...deps, vault });
+  const disputes = createDisputesModule({
+    ...deps,
+    vault,
+    // Called at request time, once payments (below) exists: evidence goes to the dispute's processor.
+    resolveConnector: (id) => payments.connectors.resolve(id),
+  });
   const payments = createPaymentsModule({
     ...deps,
     vault,
@@ -102,6 +107,7 @@ export function wireModules(deps: ModuleDeps) {
       db: deps.db,
       clock: deps.clock,
       events: deps.events,
+      bankTransfers: payments.bankTransfers,
     }),
   });
   const probes = createProbes({

@@ -24,6 +24,8 @@ import { disputesMigration } from './migrations/0009_disputes.ts';
 import { financeFixesMigration } from './migrations/0010_finance_fixes.ts';
 import { balanceSlotsMigration } from './migrations/0011_balance_slots.ts';
 import { attemptCaptureMigration } from './migrations/0012_attempt_capture.ts';
+import { bankTransfersMigration } from './migrations/0013_bank_transfers.ts';
+import { disputeSubmissionMigration } from './migrations/0014_dispute_submission.ts';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -153,6 +155,8 @@ export async function migrate(handle: DatabaseHandle): Promise<void> {
     '0010_finance_fixes': financeFixesMigration(),
     '0011_balance_slots': balanceSlotsMigration(handle.dialect),
     '0012_attempt_capture': attemptCaptureMigration(),
+    '0013_bank_transfers': bankTransfersMigration(),
+    '0014_dispute_submission': disputeSubmissionMigration(),
   };
   const migrator = new Migrator({
     db: handle.db,

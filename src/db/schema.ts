@@ -327,6 +327,7 @@ export interface Database {
   reconciliations: ReconciliationsTable;
   reconciliation_lines: ReconciliationLinesTable;
   disputes: DisputesTable;
+  bank_transfer_receipts: BankTransferReceiptsTable;
 }
 
 // --- ledger (0004_ledger) ---
@@ -706,4 +707,35 @@ export interface DisputesTable {
   version: number;
   created: number;
   updated: number;
+  /** 0014: the token of the request sending evidence to the processor now; null: none. */
+  submission_claim: string | null;
+  /** 0014: the reference of the claimed submission, kept after an unknown outcome until expiry. */
+  submission_reference: string | null;
+  /** 0014: epoch ms after which the claim (or the kept reference) no longer counts. */
+  submission_claim_expires: number | null;
+}
+
+// --- bank transfers (0013_bank_transfers) ---
+
+/** A bank transfer received for a payment intent offered the secondary method (docs/bank-transfers.md). */
+export interface BankTransferReceiptsTable {
+  id: string;
+  account_id: string;
+  livemode: Bool;
+  payment_intent_id: string;
+  amount: number;
+  currency: string;
+  /** The reference the customer was asked to quote (next_action). */
+  reference: string;
+  /** The bank's reference of the credit (AcctSvcrRef, or the operator's); unique per account and mode. */
+  bank_reference: string | null;
+  received_at: number;
+  /** api | camt053 */
+  source: string;
+  reconciliation_id: string | null;
+  /** The charge this receipt completed (the last one of a fully funded intent). */
+  charge_id: string | null;
+  /** What was still due after this receipt. */
+  amount_remaining: number;
+  created: number;
 }

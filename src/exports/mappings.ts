@@ -28,6 +28,7 @@ const PURPOSE_LABELS: Record<LedgerPurpose, { name: string; xeroCode: string }> 
   cash: { name: 'Cash', xeroCode: 'PR-CASH' },
   transfers: { name: 'Transfers', xeroCode: 'PR-XFER' },
   extra_charges: { name: 'Extra charges to reverse', xeroCode: 'PR-EXTRA' },
+  bank_transfers_unapplied: { name: 'Bank transfers unapplied', xeroCode: 'PR-BTUNAP' },
 };
 const labelOf = (purpose: string) =>
   (PURPOSE_LABELS as Record<string, { name: string; xeroCode: string } | undefined>)[purpose];

@@ -39,6 +39,10 @@ export const LEDGER_PURPOSES = [
   // Clearing for extra charges found by recovery: what processors captured
   // and still hold until the refund reversing it succeeds (src/ledger/extra-charges.ts).
   'extra_charges',
+  // Bank transfers received for an intent and not yet applied to a charge:
+  // the customer's money in the operator's bank, owed back to the customer
+  // until it pays the intent in full (src/ledger/bank-transfers.ts).
+  'bank_transfers_unapplied',
 ] as const;
 
 export type LedgerPurpose = (typeof LEDGER_PURPOSES)[number];

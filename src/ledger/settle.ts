@@ -6,6 +6,7 @@ import { type Clock, unixSeconds } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
 import { LIMITS } from '../lib/limits.ts';
 import type { Logger } from '../lib/logger.ts';
+import { BANK_TRANSFER_CONNECTOR } from './bank-transfers.ts';
 import { type BookingDeps, newTransaction } from './book.ts';
 import { DISPUTE_TYPES } from './disputes.ts';
 import { post, settlementEntries } from './postings.ts';
@@ -114,6 +115,8 @@ export function createSettlement(deps: BookingDeps & { db: Db }) {
     for (const txn of txns) {
       netsMinor += Number(txn.net);
       if (!processorTypes.includes(txn.type)) continue;
+      // A bank transfer's cash was booked when it arrived: no processor side (bank-transfers.ts).
+      if (txn.connector_id === BANK_TRANSFER_CONNECTOR) continue;
       grossMinor += Number(txn.amount);
       feeMinor += Number(txn.fee);
     }

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Executor } from '../db/database.ts';
 import { fundsMovesFor, isDisputeStatus } from '../disputes/states.ts';
 import { LIMITS } from '../lib/limits.ts';
+import { BANK_TRANSFER_CONNECTOR } from './bank-transfers.ts';
 import { DISPUTE_MOVEMENTS, DISPUTE_TYPES } from './disputes.ts';
 import {
   BALANCE_TRANSACTION_TYPES,
@@ -10,6 +11,7 @@ import {
   RELEASE_TYPE,
 } from './service.ts';
 import { PROCESSOR_TYPES, SETTLED_TYPES, SETTLEMENT_TYPE } from './settle.ts';
+import { BANK_TRANSFER_TYPES, checkBankTransfers } from './verify-bank-transfers.ts';
 import { checkExtraCaptures, EXTRA_TYPES } from './verify-extra-charges.ts';
 
 // `payrail ledger verify`: re-derives every invariant of the books from the
@@ -26,6 +28,12 @@ export interface VerifyReport {
   /** Not problems: money still on its way (extra captures awaiting their refund), first few listed. */
   openCount: number;
   open: string[];
+  /**
+   * Not problems: intents holding bank transfers no charge applied (partly
+   * funded, or canceled / paid another way: owed back to the customer), first few listed.
+   */
+  unappliedCount: number;
+  unapplied: string[];
 }
 
 type Row = Record<string, unknown>;
@@ -257,6 +265,9 @@ async function checkPayouts(ex: Executor, report: (p: string) => void) {
 /** (3d) every settlement batch has its posting, and the sums of its transactions match. */
 async function checkBatches(ex: Executor, report: (p: string) => void) {
   const processor = sql.join([...PROCESSOR_TYPES]);
+  // A bank transfer's cash was booked on arrival: its batch has no processor side.
+  const onlyProcessor = sql`AND t.type IN (${processor})
+    AND COALESCE(t.connector_id, '') <> ${BANK_TRANSFER_CONNECTOR}`;
   const members = (what: ReturnType<typeof sql>, only?: ReturnType<typeof sql>) =>
     sql`(SELECT COALESCE(${what}, 0) FROM ledger_transactions t
           WHERE t.settlement_batch_id = b.id AND t.type <> ${SETTLEMENT_TYPE}
@@ -265,8 +276,8 @@ async function checkBatches(ex: Executor, report: (p: string) => void) {
     ex,
     sql`SELECT b.id, b.gross, b.fee, b.net, b.count, s.id AS txn, s.amount, s.fee AS txn_fee, s.net AS txn_net,
           ${members(sql`COUNT(*)`)} AS n, ${members(sql`SUM(t.net)`)} AS nets,
-          ${members(sql`SUM(t.amount)`, sql`AND t.type IN (${processor})`)} AS gross_sum,
-          ${members(sql`SUM(t.fee)`, sql`AND t.type IN (${processor})`)} AS fee_sum
+          ${members(sql`SUM(t.amount)`, onlyProcessor)} AS gross_sum,
+          ${members(sql`SUM(t.fee)`, onlyProcessor)} AS fee_sum
         FROM settlement_batches b
         LEFT JOIN ledger_transactions s ON s.source = b.id AND s.type = ${SETTLEMENT_TYPE}`,
   )) {
@@ -413,6 +424,8 @@ function causeProblem(r: Row): string | null {
     return payoutCauseProblem(r, type);
   // Their causes are payment attempts: checkExtraCaptures checks them.
   if (EXTRA_TYPES.includes(type)) return null;
+  // Their causes are bank transfer receipts: checkBankTransfers checks them.
+  if (BANK_TRANSFER_TYPES.includes(type)) return null;
   return 'unknown type';
 }
 
@@ -484,7 +497,7 @@ async function checkReleased(ex: Executor, report: (p: string) => void) {
       report(`transaction ${r.id} names a missing batch ${r.settlement_batch_id}`);
     else report(`transaction ${r.id} is available but was never settled`);
   }
-  const born = [...PAYOUT_TYPES, PAYOUT_PAID_TYPE, SETTLEMENT_TYPE];
+  const born = [...PAYOUT_TYPES, PAYOUT_PAID_TYPE, SETTLEMENT_TYPE, ...BANK_TRANSFER_TYPES];
   for (const r of await rows(
     ex,
     sql`SELECT id, type FROM ledger_transactions
@@ -516,6 +529,7 @@ export async function verifyLedger(ex: Executor): Promise<VerifyReport> {
     openCount += 1;
     if (open.length < LIMITS.ledgerVerifyProblemsMax) open.push(item);
   });
+  const unapplied = await checkBankTransfers(ex, report, LIMITS.ledgerVerifyProblemsMax);
   const count = async (table: 'ledger_transactions' | 'ledger_entries' | 'ledger_accounts') =>
     num(
       (
@@ -536,6 +550,8 @@ export async function verifyLedger(ex: Executor): Promise<VerifyReport> {
     problems,
     openCount,
     open,
+    unappliedCount: unapplied.count,
+    unapplied: unapplied.items,
   };
 }
 
@@ -544,11 +560,16 @@ export function formatReport(report: VerifyReport): string {
   const head = `ledger verify: ${transactions} transactions, ${entries} entries, ${accounts} accounts`;
   const openLines = report.open.map((o) => `  - open: ${o}\n`).join('');
   const open = report.openCount > 0 ? `${report.openCount} open item(s)\n${openLines}` : '';
-  if (report.ok) return `${head}: OK, every invariant holds\n${open}`;
+  const unappliedLines = report.unapplied.map((u) => `  - ${u}\n`).join('');
+  const unapplied =
+    report.unappliedCount > 0
+      ? `${report.unappliedCount} payment intent(s) with unapplied bank transfers (the customers' money, not a failure)\n${unappliedLines}`
+      : '';
+  if (report.ok) return `${head}: OK, every invariant holds\n${open}${unapplied}`;
   const listed = report.problems.map((p) => `  - ${p}`).join('\n');
   const more =
     report.problemCount > report.problems.length
       ? `\n  ... and ${report.problemCount - report.problems.length} more`
       : '';
-  return `${head}: ${report.problemCount} problem(s)\n${listed}${more}\n`;
+  return `${head}: ${report.problemCount} problem(s)\n${listed}${more}\n${unapplied}`;
 }

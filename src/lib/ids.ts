@@ -44,7 +44,8 @@ export type IdPrefix =
   | 'recon'
   | 'rcl'
   | 'jmap'
-  | 'du';
+  | 'du'
+  | 'btr';
 
 export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
   if (nowMs > lastMs) {

@@ -11,6 +11,8 @@ import { createRefundsService } from '../refunds/service.ts';
 import type { RoutingAdmin } from '../routing/admin.ts';
 import type { HealthMonitor } from '../routing/types.ts';
 import type { VaultService } from '../vault/types.ts';
+import { createBankTransfers } from './bank-transfer.ts';
+import { registerBankTransferRoutes } from './bank-transfer-route.ts';
 import { createConnectorRegistry } from './connectors.ts';
 import { createRecovery } from './recovery.ts';
 import { registerPaymentIntentRoutes } from './routes.ts';
@@ -62,6 +64,7 @@ export function createPaymentsModule(
     vault,
     connectors,
     settlement,
+    publicUrl: publicBase,
   });
   const refunds = createRefundsService({ db, clock, events, connectors, ledger });
   // expand[]=balance_transaction reads through the ledger.
@@ -69,6 +72,17 @@ export function createPaymentsModule(
   registerPaymentIntentRoutes(deps.app, { ...deps.routeDeps, payments, balanceTransactions });
   registerRefundRoutes(deps.app, { ...deps.routeDeps, refunds, balanceTransactions });
   registerLedgerRoutes(deps.app, { ...deps.routeDeps, ledger });
+  // Transfers received for intents offered the secondary method (docs/bank-transfers.md).
+  const bankTransfers = createBankTransfers({
+    db,
+    clock,
+    events,
+    booking: {
+      availableAfterSeconds: config.fundsAvailableAfterSeconds,
+      settlementCutoffSeconds: config.settlementCutoffSeconds,
+    },
+  });
+  registerBankTransferRoutes(deps.app, { ...deps.routeDeps, bankTransfers });
   const recovery = createRecovery({
     db,
     clock,
@@ -79,6 +93,7 @@ export function createPaymentsModule(
     refunds,
     idempotency: deps.idempotency,
     instances: deps.instances,
+    publicUrl: publicBase,
   });
 
   registerConnectorWebhookRoute(deps.app, {
@@ -102,6 +117,7 @@ export function createPaymentsModule(
     refunds,
     connectors,
     ledger,
+    bankTransfers,
     recover: async () => {
       await runPass();
       if (!timer) {

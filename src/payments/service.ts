@@ -19,8 +19,9 @@ import { LIMITS } from '../lib/limits.ts';
 import { checkAmount, findCurrency } from '../lib/money.ts';
 import type { PaymentFacts } from '../routing/types.ts';
 import type { ChargeInstrument, VaultService } from '../vault/types.ts';
+import { refuseWhileHoldingReceipts } from './bank-transfer.ts';
 import type { ConnectorRegistry, RoutePlan, RoutingSnapshot } from './connectors.ts';
-import { createIntentOperations } from './operations.ts';
+import { authenticationReturnUrl, createIntentOperations } from './operations.ts';
 import type { IntentResult } from './result.ts';
 import type { IntentConfirmInput, IntentCreateInput } from './schemas.ts';
 import { serializeIntent } from './serialize.ts';
@@ -53,6 +54,8 @@ export interface PaymentsServiceDeps {
   vault: VaultService;
   connectors: ConnectorRegistry;
   settlement: Settlement;
+  /** The engine's public URL: processors send 3-D Secure customers back to its return page. */
+  publicUrl?: string | null;
 }
 
 export interface Begun {
@@ -115,8 +118,10 @@ export function authorizeRequest(
   intent: PaymentIntentsTable,
   attempt: PaymentAttemptsTable,
   instrument: ChargeInstrument,
+  publicUrl?: string | null,
 ): AuthorizeRequest {
   return {
+    ...(publicUrl ? { returnUrl: authenticationReturnUrl(publicUrl, intent) } : {}),
     reference: attempt.id,
     paymentIntentId: intent.id,
     amountMinor: attempt.amount,
@@ -216,7 +221,7 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     const method = pm.type === 'wallet' ? 'card' : pm.type;
     for (;;) {
       const resolved = await connectors.resolve(begun.attempt.connector);
-      const request = authorizeRequest(begun.intent, begun.attempt, instrument);
+      const request = authorizeRequest(begun.intent, begun.attempt, instrument, deps.publicUrl);
       const { outcome, latencyMs } = await connectors.call(resolved, method, (connector, signal) =>
         connector.authorize(request, signal),
       );
@@ -519,6 +524,8 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     const step = await db.transaction().execute(async (tx) => {
       const before = await requireIntent(tx, ctx.scope, id);
       transition(before, 'begin_confirm', 'confirm');
+      // A partly paid transfer must be finished (or the intent canceled), not paid again.
+      await refuseWhileHoldingReceipts(tx, before, 'confirm');
       const pm = await paymentMethodFor(tx, ctx, before, input);
       const changes: Partial<PaymentIntentsTable> = {};
       if (input.receipt_email !== undefined) changes.receipt_email = input.receipt_email;

@@ -6,6 +6,7 @@ import {
   type PayoutTransitionDeps,
   type TransitionOutcome,
 } from '../payouts/transitions.ts';
+import { type BankTransferReceiver, matchBankTransfer } from './bank-transfers.ts';
 import { batchIdsIn, matchBatch } from './batches.ts';
 import { compareAmount, type LineMatch, unmatched } from './compare.ts';
 import type { LookupScope } from './lookup.ts';
@@ -16,7 +17,8 @@ import type { ReportLine } from './types.ts';
 // po_ id there in the pain.001 file) pays it; a return (RtrInf, or a credit
 // carrying a payout's EndToEndId) fails it. Both run in the import's database
 // transaction, so the payout changes exactly when the statement is imported.
-// Booked credits are the processors' deposits of our settlement batches.
+// Booked credits are the processors' deposits of our settlement batches, or a
+// customer's bank transfer when they quote an intent's reference (bank-transfers.ts).
 
 const PAYOUT_ID = /^po_[0-9a-z]{24}$/;
 
@@ -104,21 +106,30 @@ async function matchPayoutEntry(
 
 export async function matchBankStatement(
   tx: Tx,
-  deps: PayoutTransitionDeps,
+  deps: PayoutTransitionDeps & { bankTransfers: BankTransferReceiver },
   scope: LookupScope,
-  lines: ReportLine[],
+  input: { lines: ReportLine[]; reconciliationId: string },
 ): Promise<LineMatch[]> {
   const payouts = new Map<string, number>();
   const batches = new Set<string>();
   const matches: LineMatch[] = [];
-  for (const line of lines) {
+  // Content keys of the credits without a bank reference, per statement (bank-transfers.ts).
+  const seen = new Map<string, number>();
+  const nowSeconds = Math.floor(deps.clock.nowMs() / 1000);
+  for (const line of input.lines) {
     const bank = line.bank;
     if (!bank) throw new Error('bank statement line without bank details');
+    const entry = { line, seen, reconciliationId: input.reconciliationId, nowSeconds };
     if (bank.status !== 'BOOK') {
       matches.push(unmatched(`entry is ${bank.status || 'without status'}, not booked`));
     } else if (bank.endToEndId && PAYOUT_ID.test(bank.endToEndId)) {
       matches.push(await matchPayoutEntry(tx, deps, scope, line, payouts));
     } else if (bank.creditDebit === 'CRDT') {
+      const transfer = await matchBankTransfer(tx, deps.bankTransfers, scope, entry);
+      if (transfer) {
+        matches.push(transfer);
+        continue;
+      }
       const ids = batchIdsIn([bank.remittance, bank.acctSvcrRef, bank.endToEndId]);
       const query = {
         ids,

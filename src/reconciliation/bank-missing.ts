@@ -1,6 +1,7 @@
 import type { Executor } from '../db/database.ts';
 import { toJson } from '../db/database.ts';
 import type { ReconciliationLinesTable } from '../db/schema.ts';
+import { BANK_TRANSFER_CONNECTOR } from '../ledger/bank-transfers.ts';
 import { ApiError } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
 import { LIMITS } from '../lib/limits.ts';
@@ -14,6 +15,10 @@ import type { ReportLine } from './types.ts';
 //
 //   settlement batch (net > 0)  the processor's deposit, due `cutoff + tolerance`
 //   payout in_transit           sent in a pain.001 file, due its `arrival_date`
+//
+// A batch of bank transfers (connector `bank_transfer`) is no deposit: its
+// money came as the customers' own credits, which the statements showed and
+// an import or an operator recorded (docs/bank-transfers.md).
 //
 // A due item that a line of this statement or of an earlier import matched
 // (matched or with a wrong amount) is not missing. Statements imported day
@@ -57,6 +62,7 @@ async function dueBatches(
     .where('livemode', '=', scope.livemode)
     .where('currency', 'in', input.currencies)
     .where('net', '>', 0)
+    .where('connector_id', '!=', BANK_TRANSFER_CONNECTOR)
     .where('cutoff', '>=', input.start - toleranceS)
     .where('cutoff', '<=', input.end - toleranceS);
   if (scope.connectorId) q = q.where('connector_id', '=', scope.connectorId);

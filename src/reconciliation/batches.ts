@@ -1,4 +1,5 @@
 import type { Executor } from '../db/database.ts';
+import { BANK_TRANSFER_CONNECTOR } from '../ledger/bank-transfers.ts';
 import { LIMITS } from '../lib/limits.ts';
 import { compareAmount, type LineMatch, unmatched } from './compare.ts';
 import type { LookupScope } from './lookup.ts';
@@ -58,6 +59,8 @@ export async function matchBatch(
   const toleranceS = LIMITS.reconciliationDateToleranceDays * 86_400;
   const candidates = (
     await batches()
+      // Bank transfer batches are never deposited: their credits are the customers'.
+      .where('connector_id', '!=', BANK_TRANSFER_CONNECTOR)
       .where('currency', '=', query.currency)
       .where('net', '=', query.netMinor)
       .where('cutoff', '>=', query.at - toleranceS)

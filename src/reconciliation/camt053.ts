@@ -91,7 +91,12 @@ function balance(statement: unknown, codes: string[], where: string): Money | nu
   return found ? signedAmount(found, `${where}, balance ${codes[0]}`) : null;
 }
 
-function entryLine(entry: unknown, statementId: string, lineNumber: number): ReportLine {
+function entryLine(
+  entry: unknown,
+  statement: { id: string; account: string | null },
+  lineNumber: number,
+): ReportLine {
+  const statementId = statement.id;
   const where = `statement "${statementId}", entry ${lineNumber}`;
   const money = signedAmount(entry, where);
   const status = text(entry, 'Sts', 'Cd') || text(entry, 'Sts');
@@ -125,6 +130,7 @@ function entryLine(entry: unknown, statementId: string, lineNumber: number): Rep
     fields,
     bank: {
       statementId,
+      account: statement.account,
       creditDebit,
       status,
       endToEndId: endToEndId || null,
@@ -198,8 +204,10 @@ export function parseCamt053(xml: string): ParsedReport {
   const lines: ReportLine[] = [];
   for (const [index, statement] of statements.entries()) {
     const statementId = text(statement, 'Id') || `#${index + 1}`;
+    const account =
+      text(statement, 'Acct', 'Id', 'IBAN') || text(statement, 'Acct', 'Id', 'Othr', 'Id') || null;
     const own = list(statement, 'Ntry').map((entry, i) =>
-      entryLine(entry, statementId, lines.length + i + 1),
+      entryLine(entry, { id: statementId, account }, lines.length + i + 1),
     );
     checkBalances(statement, statementId, own);
     lines.push(...own);

@@ -8,6 +8,7 @@ import { createEventsService } from '../events/service.ts';
 import { systemClock } from '../lib/clock.ts';
 import { ApiError } from '../lib/errors.ts';
 import { LIMITS } from '../lib/limits.ts';
+import { createBankTransfers } from '../payments/bank-transfer.ts';
 import { serializeLine, serializeReconciliation } from './serialize.ts';
 import { createReconciliationService, type ReconciliationService } from './service.ts';
 import type { Summary } from './store.ts';
@@ -44,7 +45,21 @@ async function withService<T>(
     const accountId = values.account ?? (await firstAccountId(handle.db));
     if (!accountId) throw new UsageError('no account yet: start the engine once or pass --account');
     const events = createEventsService(handle.db, systemClock);
-    const service = createReconciliationService({ db: handle.db, clock: systemClock, events });
+    const bankTransfers = createBankTransfers({
+      db: handle.db,
+      clock: systemClock,
+      events,
+      booking: {
+        availableAfterSeconds: config.fundsAvailableAfterSeconds,
+        settlementCutoffSeconds: config.settlementCutoffSeconds,
+      },
+    });
+    const service = createReconciliationService({
+      db: handle.db,
+      clock: systemClock,
+      events,
+      bankTransfers,
+    });
     return await fn(service, { accountId, livemode: values.live === true });
   } finally {
     await handle.close();

@@ -3,7 +3,7 @@ import type { LineStatus, ReportLine } from './types.ts';
 
 // Pure comparisons of one report line with what it matched on our side.
 
-export type MatchType = 'ledger_transaction' | 'settlement_batch' | 'payout';
+export type MatchType = 'ledger_transaction' | 'settlement_batch' | 'payout' | 'payment_intent';
 
 export interface LineMatch {
   status: LineStatus;
@@ -12,7 +12,12 @@ export interface LineMatch {
   /** Report minus ours, minor units. */
   amountDifference: number | null;
   feeDifference: number | null;
-  action: 'payout_paid' | 'payout_failed' | null;
+  action:
+    | 'payout_paid'
+    | 'payout_failed'
+    | 'bank_transfer_received'
+    | 'bank_transfer_partially_funded'
+    | null;
   note: string | null;
 }
 

@@ -10,6 +10,7 @@ import { newId } from '../lib/ids.ts';
 import { LIMITS } from '../lib/limits.ts';
 import { matchBankStatement } from './bank-match.ts';
 import { missingFromStatement, missingLineRow } from './bank-missing.ts';
+import type { BankTransferReceiver } from './bank-transfers.ts';
 import type { LookupScope } from './lookup.ts';
 import { parseReport } from './parse.ts';
 import { matchProcessorReport } from './processor-match.ts';
@@ -20,7 +21,8 @@ import type { ReconciliationType, ReportLine } from './types.ts';
 // Reconciliation: import a processor's settlement report or a bank statement
 // in one database transaction (the reconciliation, every line with its match,
 // the ledger transactions the report missed, and the payouts the statement
-// pays or returns), then list and resolve the exceptions.
+// pays or returns, the bank transfers it records), then list and resolve the
+// exceptions.
 
 export interface ImportInput {
   type: ReconciliationType;
@@ -38,7 +40,19 @@ export interface ImportResult {
 /** Another request imported the same file first (unique account, mode, sha256). */
 class AlreadyImported extends Error {}
 
-export function createReconciliationService(deps: { db: Db; clock: Clock; events: EventsService }) {
+/** True when the database refused a row for a unique index (SQLite or PostgreSQL). */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+export function createReconciliationService(deps: {
+  db: Db;
+  clock: Clock;
+  events: EventsService;
+  /** Records the customers' bank transfers a statement shows (src/payments/bank-transfer.ts). */
+  bankTransfers: BankTransferReceiver;
+}) {
   const { db, clock } = deps;
 
   function findByHash(scope: Scope, sha256: string) {
@@ -73,9 +87,17 @@ export function createReconciliationService(deps: { db: Db; clock: Clock; events
     if (!row && connectorId !== 'sandbox') throw notFound('connector', connectorId, 'connector');
   }
 
-  async function match(tx: Tx, scope: LookupScope, type: ReconciliationType, lines: ReportLine[]) {
+  async function match(
+    tx: Tx,
+    scope: LookupScope,
+    input: { type: ReconciliationType; lines: ReportLine[]; reconciliationId: string },
+  ) {
+    const { type, lines } = input;
     if (type === 'camt053') {
-      const matches = await matchBankStatement(tx, deps, scope, lines);
+      const matches = await matchBankStatement(tx, deps, scope, {
+        lines,
+        reconciliationId: input.reconciliationId,
+      });
       // After the matching: the payouts this statement paid are no longer in transit.
       const { missing, period } = await missingFromStatement(tx, scope, { lines, matches });
       return { matches, missed: [], absent: missing, period };
@@ -99,7 +121,8 @@ export function createReconciliationService(deps: { db: Db; clock: Clock; events
       livemode: row.livemode,
       connectorId: row.connector_id,
     };
-    const result = await match(tx, scope, row.type as ReconciliationType, lines);
+    const type = row.type as ReconciliationType;
+    const result = await match(tx, scope, { type, lines, reconciliationId: row.id });
     const common = {
       reconciliation_id: row.id,
       account_id: row.account_id,
@@ -133,6 +156,20 @@ export function createReconciliationService(deps: { db: Db; clock: Clock; events
     return final;
   }
 
+  /**
+   * One try again when a concurrent request recorded the same bank transfer
+   * (its unique bank reference) first: the second try finds it recorded.
+   */
+  async function writeOnce(row: ReconciliationsTable, lines: ReportLine[]) {
+    const run = () => db.transaction().execute((tx) => write(tx, row, lines));
+    try {
+      return await run();
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      return run();
+    }
+  }
+
   /** Imports a file once per account and mode: the same content again returns the first import. */
   async function importFile(scope: Scope, input: ImportInput): Promise<ImportResult> {
     const sha256 = sha256Hex(input.content);
@@ -157,7 +194,7 @@ export function createReconciliationService(deps: { db: Db; clock: Clock; events
       created: unixSeconds(clock),
     };
     try {
-      const reconciliation = await db.transaction().execute((tx) => write(tx, row, lines));
+      const reconciliation = await writeOnce(row, lines);
       return { reconciliation, created: true };
     } catch (error) {
       if (!(error instanceof AlreadyImported)) throw error;

@@ -55,6 +55,8 @@ export interface ReportLine {
 
 export interface BankEntryInfo {
   statementId: string;
+  /** The statement's account (Acct/Id: IBAN, else Othr/Id); null when it names none. */
+  account?: string | null;
   creditDebit: 'CRDT' | 'DBIT';
   /** BOOK, PDNG, INFO. */
   status: string;

@@ -6,6 +6,7 @@ import type { ChargesTable, PaymentAttemptsTable, RefundsTable } from '../db/sch
 import type { EventsService } from '../events/service.ts';
 import { paginate } from '../http/pagination.ts';
 import { mergeMetadata } from '../http/validation.ts';
+import { BANK_TRANSFER_CONNECTOR } from '../ledger/bank-transfers.ts';
 import type { LedgerPostings } from '../ledger/service.ts';
 import { assert } from '../lib/assert.ts';
 import { type Clock, unixSeconds } from '../lib/clock.ts';
@@ -132,6 +133,15 @@ export function createRefundsService(deps: {
 
   async function begin(tx: Tx, ctx: OpContext, input: RefundCreateInput) {
     const charge = await chargeToRefund(tx, ctx.scope, input);
+    if (charge.connector === BANK_TRANSFER_CONNECTOR) {
+      // The customer paid into the merchant's bank account: no processor holds
+      // the money, so only the merchant's own transfer back can return it.
+      throw new ApiError(
+        'charge_not_refundable',
+        `Charge ${charge.id} was paid by bank transfer; return the money with a transfer from your bank account (docs/bank-transfers.md).`,
+        { param: 'charge' },
+      );
+    }
     const remaining = charge.amount_captured - charge.amount_refunded;
     if (remaining === 0) {
       throw new ApiError(
