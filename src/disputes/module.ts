@@ -8,11 +8,12 @@ import type { Clock } from '../lib/clock.ts';
 import type { VaultService } from '../vault/types.ts';
 import { registerDisputeRoutes } from './routes.ts';
 import { sandboxDisputeListener } from './sandbox.ts';
-import { createDisputesService } from './service.ts';
+import { createDisputesService, type DisputeConnectorResolver } from './service.ts';
 
 // The disputes module (docs/disputes.md): its routes, the sandbox's dispute
-// test card, and the service the processors' notices go to (the connector
-// webhook route, src/payments/webhook-route.ts).
+// test card, the service the processors' notices go to (the connector
+// webhook route, src/payments/webhook-route.ts), and evidence forwarding to
+// the processor that holds a dispute.
 export function createDisputesModule(deps: {
   app: FastifyInstance;
   routeDeps: RouteDeps;
@@ -21,6 +22,8 @@ export function createDisputesModule(deps: {
   events: EventsService;
   vault: VaultService;
   config: Config;
+  /** The processors that hold disputes, for forwarding submitted evidence. */
+  resolveConnector?: DisputeConnectorResolver;
 }) {
   const booking = createDisputeBooking({
     clock: deps.clock,
@@ -32,6 +35,7 @@ export function createDisputesModule(deps: {
     clock: deps.clock,
     events: deps.events,
     booking,
+    ...(deps.resolveConnector ? { resolveConnector: deps.resolveConnector } : {}),
   });
   registerDisputeRoutes(deps.app, { ...deps.routeDeps, disputes });
   const stopListening = deps.events.onRecorded(

@@ -1,4 +1,10 @@
-import type { DisputeNotice, DisputeReason, DisputeStatus } from '../connectors/types.ts';
+import type {
+  Connector,
+  DisputeEvidenceOutcome,
+  DisputeNotice,
+  DisputeReason,
+  DisputeStatus,
+} from '../connectors/types.ts';
 import { livemodeFlag, type OpContext, type Scope } from '../db/context.ts';
 import { type Db, type Executor, type Tx, toJson } from '../db/database.ts';
 import type { ChargesTable, DisputesTable, LedgerTransactionsTable } from '../db/schema.ts';
@@ -13,8 +19,9 @@ import { mergeMetadata } from '../http/validation.ts';
 import { DISPUTE_TYPES, type DisputeBooking } from '../ledger/disputes.ts';
 import { assert } from '../lib/assert.ts';
 import { type Clock, unixSeconds } from '../lib/clock.ts';
+import { sha256Hex } from '../lib/crypto.ts';
 import { ApiError, notFound } from '../lib/errors.ts';
-import { newId } from '../lib/ids.ts';
+import { newId, randomToken } from '../lib/ids.ts';
 import { LIMITS } from '../lib/limits.ts';
 import type { DisputeListInput, DisputeUpdateInput, Evidence } from './schemas.ts';
 import { type ApiDispute, evidenceOf, serializeDispute } from './serialize.ts';
@@ -25,6 +32,11 @@ import { CLOSED_STATUSES, disputeRank, fundsMovesFor, RESPONDABLE_STATUSES } fro
 // is one transaction: the dispute row (version-checked, locked first), the
 // ledger postings its new status implies (src/ledger/disputes.ts) and its
 // events, so a dispute's books and its state can never disagree.
+// Submitted evidence goes to the dispute's processor first, outside any
+// transaction (forwardEvidence); only what the processor took is recorded.
+// A short transaction claims the submission before the call (the row's
+// submission_claim, a bounded lease), so two requests never both send
+// evidence for one dispute, and only the claim's holder records it.
 
 /** The connector id of the built-in sandbox. */
 export const SANDBOX_CONNECTOR = 'sandbox';
@@ -67,11 +79,18 @@ function scopeOf(row: Pick<DisputesTable, 'account_id' | 'livemode'>): Scope {
   return { accountId: row.account_id, livemode: row.livemode === 1 };
 }
 
+/** The connector behind a dispute's `connector` id, with its call timeout. */
+export type DisputeConnectorResolver = (
+  connectorId: string,
+) => Promise<{ connector: Connector; timeoutMs: number }>;
+
 export function createDisputesService(deps: {
   db: Db;
   clock: Clock;
   events: EventsService;
   booking: DisputeBooking;
+  /** Absent: evidence is recorded only, as for the sandbox. */
+  resolveConnector?: DisputeConnectorResolver;
 }) {
   const { db, clock, events, booking } = deps;
 
@@ -196,6 +215,9 @@ export function createDisputesService(deps: {
       version: 0,
       created: now,
       updated: now,
+      submission_claim: null,
+      submission_reference: null,
+      submission_claim_expires: null,
     };
     const ctx = internal(scopeOf(row));
     const inserted = await tx
@@ -320,48 +342,201 @@ export function createDisputesService(deps: {
     };
   }
 
-  /** Evidence, metadata and submission (Stripe's update), in one transaction. */
-  async function update(ctx: OpContext, id: string, input: DisputeUpdateInput) {
+  /**
+   * Claims the dispute's next submission in its own short transaction: the
+   * dispute must take evidence and no other request may be sending some
+   * (claimState). Writes a random token, the reference and the lease's end,
+   * version-checked under the row lock; the holder then calls the processor
+   * with no transaction open.
+   */
+  async function claimSubmission(
+    scope: Scope,
+    id: string,
+    input: DisputeUpdateInput,
+  ): Promise<SubmissionClaim> {
     return db.transaction().execute(async (tx) => {
-      const before = await lockScoped(tx, ctx.scope, id);
-      const submitting = input.submit ?? input.evidence !== undefined;
-      if (
-        (input.evidence !== undefined || submitting) &&
-        !RESPONDABLE_STATUSES.has(before.status)
-      ) {
-        throw new ApiError(
-          'dispute_unexpected_state',
-          `Dispute ${id} is ${before.status}: evidence can only be given or submitted while it needs a response.`,
-          { param: input.evidence !== undefined ? 'evidence' : 'submit' },
-        );
-      }
-      const evidence = mergedEvidence(before, input.evidence);
-      const fields: Partial<DisputesTable> = {
-        evidence: toJson(
-          Object.fromEntries(Object.entries(evidence).filter(([, v]) => v !== null)),
-        ),
-        has_evidence: Object.values(evidence).some((v) => v !== null) ? 1 : 0,
-        metadata: toJson(mergeMetadata(JSON.parse(before.metadata), input.metadata)),
-      };
-      let status = before.status as DisputeStatus;
-      if (submitting) {
-        status = before.status === 'needs_response' ? 'under_review' : 'warning_under_review';
-        const now = unixSeconds(clock);
-        fields.submission_count = before.submission_count + 1;
-        fields.past_due = before.due_by !== null && now > Number(before.due_by) ? 1 : 0;
-      }
-      let done = await advance(tx, ctx, before, { status, fields });
-      const outcome = submitting ? sandboxOutcome(before, evidence) : null;
-      if (outcome) done = await advance(tx, ctx, done.row, { status: outcome });
-      await ctx.complete(tx, done.api);
-      return done.api;
+      const row = await lockScoped(tx, scope, id);
+      assertRespondable(row, input);
+      const evidence = mergedEvidence(row, input.evidence);
+      const reference = evidenceReference(row, presentEvidence(evidence));
+      const nowMs = clock.nowMs();
+      assertClaimable(row, reference, nowMs);
+      const token = randomToken(24);
+      const saved = await tx
+        .updateTable('disputes')
+        .set({
+          submission_claim: token,
+          submission_reference: reference,
+          submission_claim_expires: nowMs + LIMITS.disputeSubmissionLeaseMs,
+          version: row.version + 1,
+        })
+        .where('id', '=', row.id)
+        .where('version', '=', row.version)
+        .executeTakeFirst();
+      assert(Number(saved.numUpdatedRows) === 1, `${row.id} changed under its lock`);
+      return { token, reference, evidence, disputeReference: row.connector_dispute_id };
     });
+  }
+
+  /**
+   * Gives a claim up when its submission did not go through. Refused (nothing
+   * was submitted): the dispute is free again. Unknown (it may have been
+   * taken): nobody holds it, but its reference stays until the lease ends, so
+   * only the same evidence (same reference: the processor answers it without
+   * taking it twice) can be sent meanwhile. A failure here only leaves the
+   * claim to expire by itself.
+   */
+  async function releaseClaim(id: string, claim: SubmissionClaim, outcome: 'refused' | 'unknown') {
+    await db
+      .transaction()
+      .execute(async (tx) => {
+        const row = await lock(tx, { id });
+        if (!row || row.submission_claim !== claim.token) return;
+        const pinned = {
+          submission_claim: null,
+          submission_claim_expires: clock.nowMs() + LIMITS.disputeSubmissionLeaseMs,
+        };
+        const free = {
+          submission_claim: null,
+          submission_reference: null,
+          submission_claim_expires: null,
+        };
+        await tx
+          .updateTable('disputes')
+          .set({ ...(outcome === 'refused' ? free : pinned), version: row.version + 1 })
+          .where('id', '=', row.id)
+          .where('version', '=', row.version)
+          .execute();
+      })
+      .catch(() => {});
+  }
+
+  /**
+   * Sends submitted evidence to the dispute's processor under a claim
+   * (claimSubmission), before anything is recorded and outside any
+   * transaction: a refusal or an outage releases the claim, throws and
+   * leaves the dispute as it was. The claim when the processor took it (the
+   * caller records it); null when there is no processor to send it to (the
+   * sandbox, or a connector without a dispute API), where the evidence is
+   * only recorded, as before.
+   */
+  async function forwardEvidence(
+    scope: Scope,
+    id: string,
+    input: DisputeUpdateInput,
+  ): Promise<SubmissionClaim | null> {
+    if (!deps.resolveConnector) return null;
+    const row = await db
+      .selectFrom('disputes')
+      .selectAll()
+      .where('id', '=', id)
+      .where('account_id', '=', scope.accountId)
+      .where('livemode', '=', livemodeFlag(scope))
+      .executeTakeFirst();
+    if (!row) throw notFound('dispute', id);
+    if (row.connector === SANDBOX_CONNECTOR) return null;
+    // A fast answer before the processor is looked up; the claim checks again under the lock.
+    assertRespondable(row, input);
+    let resolved: Awaited<ReturnType<DisputeConnectorResolver>>;
+    try {
+      resolved = await deps.resolveConnector(row.connector);
+    } catch (error) {
+      throw new ApiError(
+        'service_unavailable',
+        `The processor of dispute ${id} (${row.connector}) is not available: ${(error as Error).message}. The dispute is unchanged.`,
+      );
+    }
+    const { connector } = resolved;
+    if (!connector.submitDisputeEvidence) return null;
+    const claim = await claimSubmission(scope, id, input);
+    const request = {
+      reference: claim.reference,
+      disputeReference: claim.disputeReference,
+      evidence: presentEvidence(claim.evidence),
+    };
+    let outcome: DisputeEvidenceOutcome;
+    try {
+      outcome = await connector.submitDisputeEvidence(
+        request,
+        AbortSignal.timeout(resolved.timeoutMs),
+      );
+    } catch (error) {
+      outcome = { status: 'unavailable', message: (error as Error).message };
+    }
+    if (outcome.status === 'submitted') return claim;
+    await releaseClaim(id, claim, outcome.status === 'refused' ? 'refused' : 'unknown');
+    if (outcome.status === 'refused') {
+      const param = outcome.param?.startsWith('evidence') ? outcome.param : 'evidence';
+      throw new ApiError(
+        'parameter_invalid',
+        `The processor refused the evidence for dispute ${id} (${outcome.code}: ${outcome.message}). Nothing was submitted; the dispute is unchanged.`,
+        { param },
+      );
+    }
+    throw new ApiError(
+      'service_unavailable',
+      `The evidence for dispute ${id} could not be submitted to its processor (${outcome.message}). The dispute is unchanged; retry: the same evidence is sent under the same reference, so the processor never takes it twice.`,
+    );
+  }
+
+  /**
+   * Evidence, metadata and submission (Stripe's update). Submitted evidence
+   * is first forwarded to the processor under a claim (no transaction open);
+   * then one transaction records it, only while the claim is still this
+   * request's. Evidence cannot change while another request holds a claim.
+   */
+  async function update(ctx: OpContext, id: string, input: DisputeUpdateInput) {
+    const submitting = input.submit ?? input.evidence !== undefined;
+    const claim = submitting ? await forwardEvidence(ctx.scope, id, input) : null;
+    try {
+      return await db.transaction().execute(async (tx) => {
+        const before = await lockScoped(tx, ctx.scope, id);
+        if (claim) assertHolder(before, claim);
+        else {
+          assertRespondable(before, input);
+          if (input.evidence !== undefined || submitting) assertNotHeld(before, clock.nowMs());
+        }
+        // The processor took the claimed evidence: record exactly that.
+        const evidence = claim ? claim.evidence : mergedEvidence(before, input.evidence);
+        const fields: Partial<DisputesTable> = {
+          evidence: toJson(
+            Object.fromEntries(Object.entries(evidence).filter(([, v]) => v !== null)),
+          ),
+          has_evidence: Object.values(evidence).some((v) => v !== null) ? 1 : 0,
+          metadata: toJson(mergeMetadata(JSON.parse(before.metadata), input.metadata)),
+        };
+        if (claim) {
+          fields.submission_claim = null;
+          fields.submission_reference = null;
+          fields.submission_claim_expires = null;
+        }
+        let status = before.status as DisputeStatus;
+        if (submitting) {
+          // Else the processor's own notice got here first (under review, or decided).
+          if (RESPONDABLE_STATUSES.has(before.status))
+            status = before.status === 'needs_response' ? 'under_review' : 'warning_under_review';
+          const now = unixSeconds(clock);
+          fields.submission_count = before.submission_count + 1;
+          fields.past_due = before.due_by !== null && now > Number(before.due_by) ? 1 : 0;
+        }
+        let done = await advance(tx, ctx, before, { status, fields });
+        const outcome = submitting ? sandboxOutcome(before, evidence) : null;
+        if (outcome) done = await advance(tx, ctx, done.row, { status: outcome });
+        await ctx.complete(tx, done.api);
+        return done.api;
+      });
+    } catch (error) {
+      // Taken by the processor but not recorded: only the same evidence may follow.
+      if (claim) await releaseClaim(id, claim, 'unknown');
+      throw error;
+    }
   }
 
   /** Accepts the dispute as lost (Stripe's close); an inquiry closes without loss. */
   async function close(ctx: OpContext, id: string) {
     return db.transaction().execute(async (tx) => {
       const before = await lockScoped(tx, ctx.scope, id);
+      assertNotHeld(before, clock.nowMs());
       if (!RESPONDABLE_STATUSES.has(before.status)) {
         throw new ApiError(
           'dispute_unexpected_state',
@@ -379,6 +554,95 @@ export function createDisputesService(deps: {
 }
 
 export type DisputesService = ReturnType<typeof createDisputesService>;
+
+/** One request's claim on a submission: what it sends, under which reference. */
+interface SubmissionClaim {
+  token: string;
+  reference: string;
+  /** The stored evidence merged with the request's: exactly what is sent and recorded. */
+  evidence: Evidence;
+  disputeReference: string;
+}
+
+/**
+ * `held`: a request is sending evidence now; `pinned`: the last one's outcome
+ * is unknown, and its reference stands until the lease ends; null: free (a
+ * claim past its lease, whose process died, no longer counts).
+ */
+function claimState(row: DisputesTable, nowMs: number): 'held' | 'pinned' | null {
+  const expiresMs = row.submission_claim_expires;
+  if (expiresMs === null || Number(expiresMs) <= nowMs) return null;
+  return row.submission_claim !== null ? 'held' : 'pinned';
+}
+
+function inProgress(row: DisputesTable, nowMs: number): ApiError {
+  const waitSeconds = Math.ceil((Number(row.submission_claim_expires) - nowMs) / 1000);
+  return new ApiError(
+    'lock_timeout',
+    `Evidence for dispute ${row.id} is being submitted to its processor by another request (for at most ${waitSeconds} s more). Retry once it has finished.`,
+  );
+}
+
+/** Nobody else is sending evidence, and an unknown outcome is only followed by the same evidence. */
+function assertClaimable(row: DisputesTable, reference: string, nowMs: number): void {
+  const state = claimState(row, nowMs);
+  if (state === 'held') throw inProgress(row, nowMs);
+  if (state === 'pinned' && row.submission_reference !== reference) {
+    const waitSeconds = Math.ceil((Number(row.submission_claim_expires) - nowMs) / 1000);
+    throw new ApiError(
+      'lock_timeout',
+      `The outcome of the last submission of dispute ${row.id} (${row.submission_reference}) is not known: the processor may have taken it. Submit the same evidence again (it is sent under the same reference, so the processor never takes it twice), or other evidence in ${waitSeconds} s.`,
+    );
+  }
+}
+
+/** Evidence and closing wait while another request is sending evidence. */
+function assertNotHeld(row: DisputesTable, nowMs: number): void {
+  if (claimState(row, nowMs) === 'held') throw inProgress(row, nowMs);
+}
+
+/** Only the claim's holder records what the processor took. */
+function assertHolder(row: DisputesTable, claim: SubmissionClaim): void {
+  if (row.submission_claim === claim.token) return;
+  throw new ApiError(
+    'service_unavailable',
+    `The processor took the evidence for dispute ${row.id}, but this request's claim on the submission ran out before it was recorded. The dispute is unchanged here; retry with the same evidence: it is sent under the same reference, so the processor does not take it twice.`,
+  );
+}
+
+/** Evidence can be given or submitted only while the dispute needs a response. */
+function assertRespondable(row: DisputesTable, input: DisputeUpdateInput): void {
+  const submitting = input.submit ?? input.evidence !== undefined;
+  if ((input.evidence !== undefined || submitting) && !RESPONDABLE_STATUSES.has(row.status)) {
+    throw new ApiError(
+      'dispute_unexpected_state',
+      `Dispute ${row.id} is ${row.status}: evidence can only be given or submitted while it needs a response.`,
+      { param: input.evidence !== undefined ? 'evidence' : 'submit' },
+    );
+  }
+}
+
+/** The fields that hold a value, in field order. */
+function presentEvidence(evidence: Evidence): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(evidence).filter((entry): entry is [string, string] => entry[1] !== null),
+  );
+}
+
+/**
+ * Payrail's reference for one submission, the processor's idempotency key:
+ * the dispute, which submission this is, and a digest of the evidence. A
+ * retry of the same evidence (after a timeout, or a crash before the commit)
+ * gets the same reference, so the processor answers it without submitting
+ * twice; different evidence is a new request.
+ */
+export function evidenceReference(
+  row: Pick<DisputesTable, 'id' | 'submission_count'>,
+  evidence: Record<string, string>,
+): string {
+  const digest = sha256Hex(JSON.stringify(Object.entries(evidence).sort())).slice(0, 24);
+  return `${row.id}_ev${row.submission_count + 1}_${digest}`;
+}
 
 /** The stored evidence with the request's fields over it ("" unset them); bounded in total. */
 function mergedEvidence(before: DisputesTable, given: DisputeUpdateInput['evidence']): Evidence {

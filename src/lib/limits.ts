@@ -286,4 +286,10 @@ export const LIMITS = {
   disputeEvidenceDueSeconds: 7 * 24 * 3600,
   /** Ids a dispute notice may name for the disputed payment. */
   disputeNoticeReferencesMax: 5,
+  /**
+   * How long a claim on a dispute's evidence submission holds (src/disputes/service.ts):
+   * longer than the longest processor call (connectorTimeoutMsMax), so a live holder
+   * never loses it; a claim whose process died stops blocking after this.
+   */
+  disputeSubmissionLeaseMs: 120_000,
 } as const;

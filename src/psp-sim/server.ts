@@ -4,6 +4,7 @@ import path from 'node:path';
 import { constantTimeEqual } from '../lib/crypto.ts';
 import { LIMITS } from '../lib/limits.ts';
 import { disputeCharge } from './disputes.ts';
+import { createEvidenceBook } from './evidence.ts';
 import {
   captureCharge,
   createCharge,
@@ -19,7 +20,8 @@ import { openSimStore } from './store.ts';
 
 // The standalone processor simulator (`payrail psp-sim`, docs/psp-sim.md):
 // a small JSON API on node:http that charges with the sandbox's test cards,
-// keeps a durable list of what it charged, and misbehaves on request.
+// keeps a durable list of what it charged, records dispute evidence, and
+// misbehaves on request.
 //
 // It listens on two ports. The main port serves /v1 (the processor) and
 // /_sim (control). The control port serves /_sim only; it exists because
@@ -93,6 +95,7 @@ function bearer(req: http.IncomingMessage): string | null {
 export async function startPspSim(options: PspSimOptions): Promise<PspSim> {
   const host = options.host ?? '127.0.0.1';
   const store = openSimStore(options.dataDir);
+  const evidence = createEvidenceBook();
   const sockets = new Set<net.Socket>();
   const mainSockets = new Set<net.Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -179,6 +182,10 @@ export async function startPspSim(options: PspSimOptions): Promise<PspSim> {
     if (!body.ok) return badJson();
     if (url.pathname === '/v1/charges') return createCharge(ctx, body.value);
     if (url.pathname === '/v1/refunds') return createRefund(ctx, body.value);
+    const submission = /^\/v1\/disputes\/([^/]+)\/evidence$/.exec(url.pathname);
+    if (submission?.[1]) {
+      return evidence.submit(decodeURIComponent(submission[1]), body.value, ctx.nowMs());
+    }
     const match = /^\/v1\/charges\/([^/]+)\/(capture|void)$/.exec(url.pathname);
     if (match?.[1] && match[2] === 'capture') {
       return captureCharge(ctx, decodeURIComponent(match[1]), body.value);
@@ -201,6 +208,12 @@ export async function startPspSim(options: PspSimOptions): Promise<PspSim> {
     if (route === 'GET /_sim/charges') {
       return send(res, { httpStatus: 200, body: { name: options.name, charges: store.charges() } });
     }
+    if (route === 'GET /_sim/evidence') {
+      return send(res, {
+        httpStatus: 200,
+        body: { name: options.name, evidence: evidence.list() },
+      });
+    }
     if (route === 'GET /_sim/mode')
       return send(res, { httpStatus: 200, body: serializeMode(mode) });
     if (route === 'POST /_sim/mode') return setMode(res, body);
@@ -209,10 +222,11 @@ export async function startPspSim(options: PspSimOptions): Promise<PspSim> {
       const json = parseJsonBody(body);
       if (!json.ok) return send(res, badJson());
       const apiKey = options.apiKey ?? null;
-      return send(
-        res,
-        disputeCharge({ ...ctx, apiKey }, decodeURIComponent(dispute[1]), json.value),
-      );
+      const reply = disputeCharge({ ...ctx, apiKey }, decodeURIComponent(dispute[1]), json.value);
+      // Remember what this dispute was last said to be: closed ones refuse evidence.
+      const issued = (reply.body as { notice?: { id: string; status: string } }).notice;
+      if (reply.httpStatus === 200 && issued) evidence.noteDisputeStatus(issued.id, issued.status);
+      return send(res, reply);
     }
     const challenge = /^GET \/_sim\/3ds\/([\w-]+)$/.exec(route);
     if (challenge) {

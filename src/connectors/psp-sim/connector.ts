@@ -10,6 +10,11 @@ import type {
 } from '../types.ts';
 import { attemptNotices } from '../types.ts';
 import {
+  fromPspSimEvidenceAnswer,
+  toPspSimEvidenceBody,
+  toPspSimEvidencePath,
+} from './evidence.ts';
+import {
   fromPspSimAnswer,
   fromPspSimLookup,
   fromPspSimNotices,
@@ -150,6 +155,17 @@ export function createPspSimConnector(settings: ConnectorSettings): Connector {
     probe,
     parseWebhook: (webhook) => attemptNotices(parseNotices(webhook)),
     parseNotices,
+    async submitDisputeEvidence(request, signal) {
+      try {
+        const client = createClient(baseUrl, apiKey, signal);
+        const body = toPspSimEvidenceBody(request);
+        return fromPspSimEvidenceAnswer(
+          await client.send('POST', toPspSimEvidencePath(request), body),
+        );
+      } catch (error) {
+        return { status: 'unavailable', message: `psp-sim: ${(error as Error).message}` };
+      }
+    },
   };
 }
 
