@@ -5,9 +5,11 @@ import Stripe from 'stripe';
 import { createStripeConnector } from '../src/connectors/stripe/connector.ts';
 import type { AuthorizeRequest, Connector, ConnectorOutcome } from '../src/connectors/types.ts';
 import { FAILURE_CODES } from '../src/connectors/types.ts';
+import { verifyLedger } from '../src/ledger/verify.ts';
 import { Secret } from '../src/lib/crypto.ts';
 import { newId } from '../src/lib/ids.ts';
-import { startEngine, type TestEngine } from './helpers/engine.ts';
+import { COMPLETIONS_PER_CHALLENGE_MAX } from '../src/payments/operations.ts';
+import { rawRequest, startEngine, type TestEngine } from './helpers/engine.ts';
 import { freePort } from './helpers/process.ts';
 
 // The stripe connector against a real Stripe-compatible API: a second Payrail
@@ -465,5 +467,545 @@ describe('stripe connector webhooks', () => {
       credentials: { secret_key: 'sk_test_x' },
     });
     assert.throws(() => noSecret.parseWebhook(signed(event)), /webhook_secret/);
+  });
+});
+
+/** The customer passes (or fails) the challenge on the target's own intent ("Stripe's page"). */
+async function challengeAtTarget(target: TestEngine, piId: string, result: 'succeed' | 'fail') {
+  const r = await rawRequest(
+    target,
+    'POST',
+    `/v1/test_helpers/payment_intents/${piId}/authenticate`,
+    {
+      body: `result=${result}`,
+    },
+  );
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  return r.json as { status: string };
+}
+
+describe('stripe connector: completing 3-D Secure by reading the PaymentIntent', () => {
+  let target: TestEngine;
+  let connector: Connector;
+
+  before(async () => {
+    target = await startEngine();
+    connector = connectorAt(target.url, target.secretKey);
+  });
+  after(async () => {
+    await target.close();
+  });
+
+  async function challenged(capture: boolean) {
+    const request = cardRequest('4000002760003184', {
+      capture,
+      returnUrl: 'https://payrail.example/3ds/return/pi_x?token=t',
+    });
+    const outcome = await connector.authorize(request, signal());
+    assert.equal(outcome.status, 'requires_action', JSON.stringify(outcome));
+    const piId = outcome.status === 'requires_action' ? outcome.connectorReference : '';
+    const pi = await target.stripe.paymentIntents.retrieve(piId);
+    assert.equal(pi.next_action?.redirect_to_url?.return_url, request.returnUrl);
+    return piId;
+  }
+
+  const complete = (piId: string) =>
+    connector.completeAuthentication?.(
+      { reference: newId('pa'), connectorReference: piId, details: { payment_intent: piId } },
+      signal(),
+    );
+
+  test('succeeded / requires_capture after the challenge are succeeded', async () => {
+    const captured = await challenged(true);
+    await challengeAtTarget(target, captured, 'succeed');
+    assert.deepEqual(await complete(captured), {
+      status: 'succeeded',
+      connectorReference: captured,
+    });
+    const held = await challenged(false);
+    await challengeAtTarget(target, held, 'succeed');
+    assert.equal((await target.stripe.paymentIntents.retrieve(held)).status, 'requires_capture');
+    assert.deepEqual(await complete(held), { status: 'succeeded', connectorReference: held });
+  });
+
+  test('a failed challenge is declined with last_payment_error; an unfinished one asks again', async () => {
+    const failed = await challenged(true);
+    await challengeAtTarget(target, failed, 'fail');
+    const declined = await complete(failed);
+    assert.equal(declined?.status, 'declined', JSON.stringify(declined));
+    if (declined?.status === 'declined') {
+      assert.equal(declined.code, 'payment_intent_authentication_failure');
+    }
+    const open = await challenged(true);
+    const again = await complete(open);
+    assert.equal(again?.status, 'requires_action', JSON.stringify(again));
+    // Reading never made another intent at the target.
+    const intents = await target.stripe.paymentIntents.list({ limit: 100 });
+    assert.equal(intents.data.filter((pi) => pi.id === open).length, 1);
+  });
+});
+
+/** A pass-through proxy in front of the target that logs requests and can hang GETs of intents. */
+async function recordingProxy(targetUrl: string) {
+  const log: string[] = [];
+  /** rateLimitReads: GETs of intents answer 429; rateLimitCreates: POST /v1/payment_intents answers 429. */
+  const state = { hangReads: false, rateLimitReads: false, rateLimitCreates: false };
+  const target = new URL(targetUrl);
+  const server = http.createServer((req, res) => {
+    log.push(`${req.method} ${req.url?.split('?')[0]}`);
+    if (state.hangReads && req.method === 'GET' && req.url?.startsWith('/v1/payment_intents/')) {
+      req.resume(); // the answer is lost
+      return;
+    }
+    const read = req.method === 'GET' && req.url?.startsWith('/v1/payment_intents/');
+    const create = req.method === 'POST' && req.url?.split('?')[0] === '/v1/payment_intents';
+    if ((state.rateLimitReads && read) || (state.rateLimitCreates && create)) {
+      req.resume();
+      res.writeHead(429, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { type: 'invalid_request_error', code: 'rate_limit' } }));
+      return;
+    }
+    const upstream = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    log,
+    state,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('stripe 3-D Secure through the engine (return page → GET the PaymentIntent)', () => {
+  let target: TestEngine;
+  let proxy: Awaited<ReturnType<typeof recordingProxy>>;
+  let t: TestEngine;
+  let connectorId: string;
+
+  const api = (method: string, path: string, body?: unknown) =>
+    rawRequest(t, method, path, {
+      body: body === undefined ? undefined : JSON.stringify(body),
+      contentType: 'application/json',
+    });
+
+  before(async () => {
+    target = await startEngine();
+    proxy = await recordingProxy(target.url);
+    t = await startEngine({ env: { PAYRAIL_PROBE_INTERVAL_MS: '3600000' } });
+    const created = await api('POST', '/v1/connectors', {
+      type: 'stripe',
+      name: 'stripe',
+      base_url: proxy.url,
+      credentials: { secret_key: target.secretKey, webhook_secret: WEBHOOK_SECRET },
+      timeout_ms: 1500,
+    });
+    assert.equal(created.status, 200, JSON.stringify(created.json));
+    connectorId = created.json.id;
+    const routing = await api('POST', '/v1/routing', {
+      strategies: [{ type: 'priority', connectors: [created.json.id] }],
+    });
+    assert.equal(routing.status, 200, JSON.stringify(routing.json));
+  });
+  after(async () => {
+    await t.close();
+    await proxy.close();
+    await target.close();
+  });
+
+  async function attemptsOf(id: string) {
+    const r = await api('GET', `/v1/payment_intents/${id}/attempts`);
+    return r.json.data as Array<{
+      id: string;
+      operation: string;
+      status: string;
+      connector_reference: string | null;
+    }>;
+  }
+
+  /** A payment the target challenged; `back` is where "Stripe" sends the customer afterwards. */
+  async function challengedIntent() {
+    const pi = await t.stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      payment_method: 'pm_card_threeDSecure2Required',
+      confirm: true,
+      return_url: 'https://shop.example/return',
+    });
+    assert.equal(pi.status, 'requires_action');
+    const [authorize] = await attemptsOf(pi.id);
+    const targetPi = authorize?.connector_reference ?? '';
+    const remote = await target.stripe.paymentIntents.retrieve(targetPi);
+    const returnUrl = new URL(String(remote.next_action?.redirect_to_url?.return_url));
+    assert.equal(returnUrl.pathname, `/3ds/return/${pi.id}`);
+    assert.equal(pi.next_action?.redirect_to_url?.url, remote.next_action?.redirect_to_url?.url);
+    // What Stripe appends on the way back.
+    returnUrl.searchParams.set('payment_intent', targetPi);
+    returnUrl.searchParams.set('payment_intent_client_secret', String(remote.client_secret));
+    returnUrl.searchParams.set('redirect_status', 'succeeded');
+    return { pi, targetPi, back: returnUrl };
+  }
+
+  async function land(back: URL): Promise<URL | null> {
+    const r = await fetch(`${t.url}${back.pathname}${back.search}`, {
+      redirect: 'manual',
+      signal: AbortSignal.timeout(20_000),
+    });
+    await r.text();
+    assert.equal(r.status, 303);
+    const location = r.headers.get('location');
+    return location ? new URL(location) : null;
+  }
+
+  const reads = (targetPi: string) =>
+    proxy.log.filter((l) => l === `GET /v1/payment_intents/${targetPi}`).length;
+
+  test('succeeded: the engine reads the intent; a charge and a posting; a reload does not double-charge', async () => {
+    const { pi, targetPi, back } = await challengedIntent();
+    await challengeAtTarget(target, targetPi, 'succeed');
+    const landed = await land(back);
+    assert.equal(landed?.searchParams.get('redirect_status'), 'succeeded');
+    assert.equal(landed?.searchParams.get('payment_intent'), pi.id);
+    assert.equal(reads(targetPi), 1);
+    const done = await t.stripe.paymentIntents.retrieve(pi.id, { expand: ['latest_charge'] });
+    assert.equal(done.status, 'succeeded');
+    const charge = done.latest_charge as { balance_transaction: string | null };
+    assert.match(String(charge.balance_transaction), /^txn_/);
+    const ops = await attemptsOf(pi.id);
+    assert.deepEqual(
+      ops.map((a) => `${a.operation}:${a.status}:${a.connector_reference}`),
+      [`authorize:requires_action:${targetPi}`, `authenticate:succeeded:${targetPi}`],
+    );
+    // The completion made no new intent at the processor.
+    const remote = await target.stripe.paymentIntents.list({ limit: 100 });
+    assert.equal(remote.data.filter((r) => r.metadata.payrail_payment_intent === pi.id).length, 1);
+
+    const reload = await land(back);
+    assert.equal(reload?.searchParams.get('redirect_status'), 'succeeded');
+    assert.equal(reads(targetPi), 1, 'a reload does not ask the processor again');
+    assert.equal((await t.stripe.charges.list({ payment_intent: pi.id })).data.length, 1);
+    assert.deepEqual((await verifyLedger(t.engine.database.db)).problems, []);
+  });
+
+  test('a failed challenge ends requires_payment_method', async () => {
+    const { pi, targetPi, back } = await challengedIntent();
+    await challengeAtTarget(target, targetPi, 'fail');
+    back.searchParams.set('redirect_status', 'failed');
+    const landed = await land(back);
+    assert.equal(landed?.searchParams.get('redirect_status'), 'failed');
+    const failed = await t.stripe.paymentIntents.retrieve(pi.id);
+    assert.equal(failed.status, 'requires_payment_method');
+    assert.equal(failed.last_payment_error?.code, 'payment_intent_authentication_failure');
+  });
+
+  test('back before finishing: requires_action again, and the same challenge still completes', async () => {
+    const { pi, targetPi, back } = await challengedIntent();
+    const early = await land(back);
+    assert.equal(early?.searchParams.get('redirect_status'), 'failed');
+    const waiting = await t.stripe.paymentIntents.retrieve(pi.id);
+    assert.equal(waiting.status, 'requires_action');
+    assert.equal(waiting.next_action?.redirect_to_url?.url, pi.next_action?.redirect_to_url?.url);
+    await challengeAtTarget(target, targetPi, 'succeed');
+    assert.equal((await land(back))?.searchParams.get('redirect_status'), 'succeeded');
+    assert.equal((await t.stripe.paymentIntents.retrieve(pi.id)).status, 'succeeded');
+  });
+
+  test('a lost read stays processing, and recovery reads the intent again', async () => {
+    const { pi, targetPi, back } = await challengedIntent();
+    await challengeAtTarget(target, targetPi, 'succeed');
+    proxy.state.hangReads = true;
+    try {
+      const lost = await land(back);
+      assert.equal(lost?.searchParams.get('redirect_status'), 'processing');
+    } finally {
+      proxy.state.hangReads = false;
+    }
+    assert.equal((await t.stripe.paymentIntents.retrieve(pi.id)).status, 'processing');
+    await t.engine.recover();
+    const done = await t.stripe.paymentIntents.retrieve(pi.id);
+    assert.equal(done.status, 'succeeded');
+    assert.equal((await t.stripe.charges.list({ payment_intent: pi.id })).data.length, 1);
+    const remote = await target.stripe.paymentIntents.list({ limit: 100 });
+    assert.equal(
+      remote.data.filter((r) => r.metadata.payrail_payment_intent === pi.id).length,
+      1,
+      'recovery made no new intent at the processor',
+    );
+    assert.deepEqual((await verifyLedger(t.engine.database.db)).problems, []);
+  });
+
+  /** The return page, whatever it answers. */
+  async function visit(back: URL) {
+    const r = await fetch(`${t.url}${back.pathname}${back.search}`, {
+      redirect: 'manual',
+      signal: AbortSignal.timeout(20_000),
+    });
+    const text = await r.text();
+    const location = r.headers.get('location');
+    return { status: r.status, location: location ? new URL(location) : null, text };
+  }
+
+  /** Stripe's signed payment_intent.succeeded for the target's intent, posted to the engine. */
+  async function stripeSucceededWebhook(targetPi: string) {
+    const object = await target.stripe.paymentIntents.retrieve(targetPi);
+    const payload = JSON.stringify({
+      id: `evt_${targetPi}`,
+      object: 'event',
+      type: 'payment_intent.succeeded',
+      data: { object },
+    });
+    const signature = new Stripe('sk_test_x').webhooks.generateTestHeaderString({
+      payload,
+      secret: WEBHOOK_SECRET,
+    });
+    const r = await rawRequest(t, 'POST', `/v1/connector_webhooks/${connectorId}`, {
+      body: payload,
+      contentType: 'application/json',
+      headers: { 'stripe-signature': signature },
+      key: null,
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    return r.json as { settled: number };
+  }
+
+  /** The target's record of its intent: how much it captured and refunded. */
+  async function atTarget(targetPi: string) {
+    const pi = await target.stripe.paymentIntents.retrieve(targetPi, {
+      expand: ['latest_charge'],
+    });
+    const charge = pi.latest_charge as { amount_captured: number; amount_refunded: number } | null;
+    return {
+      status: pi.status,
+      captured: charge?.amount_captured ?? 0,
+      refunded: charge?.amount_refunded ?? 0,
+    };
+  }
+
+  test('amount, currency and capture_method cannot change while the processor challenge is open', async () => {
+    const { pi } = await challengedIntent();
+    for (const [param, value] of [
+      ['amount', 100],
+      ['currency', 'eur'],
+      ['capture_method', 'manual'],
+    ] as const) {
+      const r = await api('POST', `/v1/payment_intents/${pi.id}`, { [param]: value });
+      assert.equal(r.status, 400, JSON.stringify(r.json));
+      assert.equal(r.json.error.code, 'payment_intent_unexpected_state');
+      assert.equal(r.json.error.param, param);
+    }
+    // The same values, and other fields, are fine.
+    const same = await api('POST', `/v1/payment_intents/${pi.id}`, {
+      amount: 1000,
+      metadata: { order: '9' },
+    });
+    assert.equal(same.status, 200, JSON.stringify(same.json));
+    const after = await t.stripe.paymentIntents.retrieve(pi.id);
+    assert.equal(after.status, 'requires_action');
+    assert.equal(after.amount, 1000);
+    assert.equal(after.currency, 'usd');
+    assert.equal(after.capture_method, 'automatic');
+  });
+
+  test('an intent changed after the challenge is not completed; the processor payment is reversed on its notice', async () => {
+    const { pi, targetPi, back } = await challengedIntent();
+    // As an update before they were refused would have left it: €100 challenged, €10 now.
+    await t.engine.database.db
+      .updateTable('payment_intents')
+      .set({ amount: 100 })
+      .where('id', '=', pi.id)
+      .execute();
+    await challengeAtTarget(target, targetPi, 'succeed');
+    const landed = await land(back);
+    assert.equal(landed?.searchParams.get('redirect_status'), 'failed');
+    const failed = await t.stripe.paymentIntents.retrieve(pi.id);
+    assert.equal(failed.status, 'requires_payment_method');
+    assert.match(String(failed.last_payment_error?.message), /no longer matches/);
+    assert.equal(reads(targetPi), 0, 'the processor was not asked to complete it');
+    assert.equal((await t.stripe.charges.list({ payment_intent: pi.id })).data.length, 0);
+    // Stripe finished the challenged payment itself: its notice makes it an extra charge.
+    assert.equal((await atTarget(targetPi)).captured, 1000);
+    assert.equal((await stripeSucceededWebhook(targetPi)).settled, 1);
+    assert.deepEqual(await atTarget(targetPi), {
+      status: 'succeeded',
+      captured: 1000,
+      refunded: 1000,
+    });
+    const ops = await attemptsOf(pi.id);
+    assert.deepEqual(
+      ops.map((a) => `${a.operation}:${a.status}`),
+      ['authorize:succeeded', 'reverse:succeeded'],
+    );
+    assert.deepEqual((await verifyLedger(t.engine.database.db)).problems, []);
+    // A second delivery of the notice changes nothing.
+    assert.equal((await stripeSucceededWebhook(targetPi)).settled, 0);
+  });
+
+  test('canceled while challenged: the return completes nothing; a later success is refunded', async () => {
+    const { pi, targetPi, back } = await challengedIntent();
+    const canceled = await api('POST', `/v1/payment_intents/${pi.id}/cancel`, {});
+    assert.equal(canceled.status, 200, JSON.stringify(canceled.json));
+    await challengeAtTarget(target, targetPi, 'succeed');
+    const landed = await visit(back);
+    assert.equal(landed.location?.searchParams.get('redirect_status'), 'failed');
+    assert.equal(reads(targetPi), 0);
+    assert.equal((await t.stripe.paymentIntents.retrieve(pi.id)).status, 'canceled');
+    assert.equal((await stripeSucceededWebhook(targetPi)).settled, 1);
+    assert.deepEqual(await atTarget(targetPi), {
+      status: 'succeeded',
+      captured: 1000,
+      refunded: 1000,
+    });
+    assert.equal((await t.stripe.paymentIntents.retrieve(pi.id)).status, 'canceled');
+    assert.deepEqual((await verifyLedger(t.engine.database.db)).problems, []);
+  });
+
+  test('the notice of a challenge still open, or completed, is no extra charge', async () => {
+    const { pi, targetPi, back } = await challengedIntent();
+    await challengeAtTarget(target, targetPi, 'succeed');
+    // Open: the customer's return completes it.
+    assert.equal((await stripeSucceededWebhook(targetPi)).settled, 0);
+    assert.equal((await land(back))?.searchParams.get('redirect_status'), 'succeeded');
+    // Completed: booked once, never reversed.
+    assert.equal((await stripeSucceededWebhook(targetPi)).settled, 0);
+    assert.equal((await atTarget(targetPi)).refunded, 0);
+    assert.equal((await t.stripe.paymentIntents.retrieve(pi.id)).status, 'succeeded');
+    const ops = await attemptsOf(pi.id);
+    assert.ok(ops.every((a) => a.operation !== 'reverse'));
+  });
+
+  test('re-confirmed onto a bank transfer: the old challenge return completes nothing', async () => {
+    const routing = await api('POST', '/v1/routing', {
+      strategies: [{ type: 'priority', connectors: [connectorId] }],
+      secondary_method: {
+        type: 'bank_transfer',
+        bank_transfer: { account_holder_name: 'Payrail Test GmbH', iban: 'DE89370400440532013000' },
+      },
+    });
+    assert.equal(routing.status, 200, JSON.stringify(routing.json));
+    try {
+      const { pi, targetPi, back } = await challengedIntent();
+      proxy.state.rateLimitCreates = true;
+      let confirmed: Awaited<ReturnType<typeof api>>;
+      try {
+        confirmed = await api('POST', `/v1/payment_intents/${pi.id}/confirm`, {
+          payment_method: 'pm_card_visa',
+        });
+      } finally {
+        proxy.state.rateLimitCreates = false;
+      }
+      assert.equal(confirmed.status, 200, JSON.stringify(confirmed.json));
+      assert.equal(confirmed.json.status, 'requires_action');
+      assert.equal(confirmed.json.next_action.type, 'display_bank_transfer_instructions');
+      await challengeAtTarget(target, targetPi, 'succeed');
+      const landed = await visit(back);
+      assert.equal(landed.status, 200, 'a waiting page, no completion');
+      assert.match(landed.text, /waiting/);
+      assert.equal(reads(targetPi), 0);
+      const after = await t.stripe.paymentIntents.retrieve(pi.id);
+      assert.equal(after.status, 'requires_action');
+      assert.equal(after.next_action?.type, 'display_bank_transfer_instructions');
+      assert.equal((await t.stripe.charges.list({ payment_intent: pi.id })).data.length, 0);
+      // The card payment Stripe finished is reversed when its notice arrives.
+      assert.equal((await stripeSucceededWebhook(targetPi)).settled, 1);
+      assert.equal((await atTarget(targetPi)).refunded, 1000);
+      assert.deepEqual((await verifyLedger(t.engine.database.db)).problems, []);
+    } finally {
+      const reset = await api('POST', '/v1/routing', {
+        strategies: [{ type: 'priority', connectors: [connectorId] }],
+      });
+      assert.equal(reset.status, 200, JSON.stringify(reset.json));
+    }
+  });
+
+  test('recovery: a 429 on the completion read leaves it processing, never failed', async () => {
+    const { pi, targetPi, back } = await challengedIntent();
+    await challengeAtTarget(target, targetPi, 'succeed');
+    proxy.state.hangReads = true;
+    try {
+      assert.equal((await land(back))?.searchParams.get('redirect_status'), 'processing');
+    } finally {
+      proxy.state.hangReads = false;
+    }
+    proxy.state.rateLimitReads = true;
+    try {
+      await t.engine.recover();
+    } finally {
+      proxy.state.rateLimitReads = false;
+    }
+    const waiting = await t.stripe.paymentIntents.retrieve(pi.id);
+    assert.equal(waiting.status, 'processing', JSON.stringify(waiting.last_payment_error));
+    await t.engine.recover();
+    assert.equal((await t.stripe.paymentIntents.retrieve(pi.id)).status, 'succeeded');
+    assert.equal((await t.stripe.charges.list({ payment_intent: pi.id })).data.length, 1);
+  });
+
+  test("a return without Stripe's parameters changes nothing and shows a waiting page", async () => {
+    const { pi, targetPi, back } = await challengedIntent();
+    const bare = new URL(back);
+    for (const key of ['payment_intent', 'payment_intent_client_secret', 'redirect_status'])
+      bare.searchParams.delete(key);
+    const landed = await visit(bare);
+    assert.equal(landed.status, 200);
+    assert.equal(landed.location, null);
+    assert.match(landed.text, /waiting/);
+    assert.equal(reads(targetPi), 0);
+    assert.equal((await attemptsOf(pi.id)).length, 1);
+    assert.equal((await t.stripe.paymentIntents.retrieve(pi.id)).status, 'requires_action');
+  });
+
+  test('returns without finishing are bounded per challenge; then an error page, not "failed"', async () => {
+    const { pi, back } = await challengedIntent();
+    for (let i = 0; i < COMPLETIONS_PER_CHALLENGE_MAX; i += 1) {
+      assert.equal((await visit(back)).status, 303);
+    }
+    const refused = await visit(back);
+    assert.equal(refused.status, 409, refused.text);
+    assert.equal(refused.location, null);
+    assert.match(refused.text, /do not pay again/);
+    const ops = await attemptsOf(pi.id);
+    assert.equal(ops.length, 1 + COMPLETIONS_PER_CHALLENGE_MAX);
+    assert.equal((await t.stripe.paymentIntents.retrieve(pi.id)).status, 'requires_action');
+  });
+
+  test('return_url must parse; an old unparsable one gives the page, not a 500', async () => {
+    for (const bad of ['https://', 'http://a b']) {
+      const r = await api('POST', '/v1/payment_intents', {
+        amount: 1000,
+        currency: 'usd',
+        return_url: bad,
+      });
+      assert.equal(r.status, 400, `${bad}: ${JSON.stringify(r.json)}`);
+      assert.equal(r.json.error.param, 'return_url');
+    }
+    const { pi, targetPi, back } = await challengedIntent();
+    await t.engine.database.db
+      .updateTable('payment_intents')
+      .set({ return_url: 'https://' })
+      .where('id', '=', pi.id)
+      .execute();
+    await challengeAtTarget(target, targetPi, 'succeed');
+    const landed = await visit(back);
+    assert.equal(landed.status, 200, landed.text);
+    assert.match(landed.text, /Payment succeeded/);
+    assert.equal((await visit(back)).status, 200, 'a reload too');
   });
 });

@@ -74,6 +74,64 @@ export interface AuthorizeRequest {
   /** Set when the customer completed authentication (3-D Secure) for this payment. */
   authenticated: boolean;
   statementDescriptor: string | null;
+  /**
+   * Where the processor sends the customer back after a 3-D Secure challenge:
+   * Payrail's return page for this intent (docs/connectors.md#3-d-secure). The
+   * same for every rebuild of the request (replays must match). Absent: the
+   * engine has no return page to offer (unit tests, older callers).
+   */
+  returnUrl?: string | null;
+}
+
+/**
+ * The query (or form) parameters of the customer's return from a challenge
+ * that Payrail passes to a connector; any other parameter is dropped. Adyen
+ * appends `redirectResult` (or `payload`); Stripe appends `payment_intent`,
+ * `payment_intent_client_secret` and `redirect_status`.
+ */
+export const AUTHENTICATION_RETURN_KEYS = [
+  'redirectResult',
+  'payload',
+  'payment_intent',
+  'payment_intent_client_secret',
+  'redirect_status',
+] as const;
+export type AuthenticationReturnKey = (typeof AUTHENTICATION_RETURN_KEYS)[number];
+
+/** The longest value of one return parameter Payrail passes on (Adyen's redirectResult is the long one). */
+export const AUTHENTICATION_DETAIL_LENGTH_MAX = 8192;
+
+/**
+ * Finishes a payment the processor challenged (`requires_action`), once the
+ * customer is back: what `completeAuthentication` receives.
+ */
+export interface CompleteAuthenticationRequest {
+  /**
+   * Payrail's attempt id for this completion (operation `authenticate`): the
+   * idempotency key, the same when recovery asks again.
+   */
+  reference: string;
+  /** The processor's id of the challenged payment (the requires_action connectorReference). */
+  connectorReference: string;
+  /**
+   * The return's parameters, only AUTHENTICATION_RETURN_KEYS, each at most
+   * AUTHENTICATION_DETAIL_LENGTH_MAX characters. Empty when recovery asks
+   * again (Payrail does not keep them) or for the test helper.
+   */
+  details: Partial<Record<AuthenticationReturnKey, string>>;
+  /**
+   * Payrail's reference of the challenged payment (the authorize attempt that
+   * answered requires_action): what the processor holds as its merchant
+   * reference. An answer naming another is never applied.
+   */
+  challengeReference?: string;
+  /**
+   * What the processor challenged: an answer that reports another amount or
+   * currency is `unknown` (for an operator), never a success for the wrong
+   * amount.
+   */
+  amountMinor?: number;
+  currency?: string;
 }
 
 export interface CaptureRequest {
@@ -205,6 +263,33 @@ export interface InboundWebhook {
   rawBody: string;
 }
 
+/**
+ * Evidence for one of the processor's disputes, to be submitted (not staged):
+ * what `POST /v1/disputes/:id` with `submit` forwards (docs/disputes.md).
+ */
+export interface DisputeEvidenceRequest {
+  /**
+   * Payrail's reference for this submission, the same for a retry of the same
+   * evidence: send it as the idempotency key so a retry never submits twice.
+   */
+  reference: string;
+  /** The processor's id of the dispute (the notice's disputeReference). */
+  disputeReference: string;
+  /** Stripe's evidence field names, only the fields that hold a value. */
+  evidence: Record<string, string>;
+}
+
+/**
+ * What became of a submission. `refused`: the processor answered that it will
+ * not take it (nothing was submitted); `unavailable`: it could not be reached,
+ * failed, or the answer was lost; it may have been taken, so a retry must
+ * carry the same reference.
+ */
+export type DisputeEvidenceOutcome =
+  | { status: 'submitted' }
+  | { status: 'refused'; code: string; message: string; param: string | null }
+  | { status: 'unavailable'; message: string };
+
 export interface Connector {
   /** Stable id stored on attempts and charges: the connector account id, or `sandbox`. */
   readonly name: string;
@@ -226,6 +311,33 @@ export interface Connector {
    * webhook route calls. parseWebhook is the attempt notices of this.
    */
   parseNotices(webhook: InboundWebhook): ProcessorNotice[];
+  /**
+   * Submits evidence for one of this processor's disputes. Never throws for a
+   * processor's answer or a network failure. Absent: the processor has no
+   * dispute API that Payrail speaks (evidence is then only recorded).
+   */
+  submitDisputeEvidence?(
+    request: DisputeEvidenceRequest,
+    signal: AbortSignal,
+  ): Promise<DisputeEvidenceOutcome>;
+  /**
+   * Finishes a challenged payment at the processor after the customer's
+   * return, answering like authorize. Must be safe to call again with the
+   * same request (recovery does, with empty details): a read, or a request
+   * under `reference` as idempotency key. Never throws for a processor's
+   * answer or a network failure. Absent: Payrail authorizes again with
+   * `authenticated: true` (the sandbox and psp-sim).
+   */
+  completeAuthentication?(
+    request: CompleteAuthenticationRequest,
+    signal: AbortSignal,
+  ): Promise<ConnectorOutcome>;
+  /**
+   * The return parameters a completion needs: a return that carries none of
+   * them (a typed URL, a link scanner, a prefetch) begins nothing and changes
+   * nothing. Absent or empty: the return needs none.
+   */
+  readonly completionDetailsRequired?: readonly AuthenticationReturnKey[];
 }
 
 /** The attempt notices among `notices`, as parseWebhook returns them. */

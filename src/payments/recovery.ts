@@ -3,7 +3,7 @@ import { internalContext, type Scope } from '../db/context.ts';
 import type { Db, Tx } from '../db/database.ts';
 import type { InstanceRegistry } from '../db/instances.ts';
 import { PROCESS_INSTANCE_ID } from '../db/instances.ts';
-import type { PaymentAttemptsTable } from '../db/schema.ts';
+import type { PaymentAttemptsTable, PaymentIntentsTable } from '../db/schema.ts';
 import type { IdempotencyStore, StoredResponse } from '../http/idempotency.ts';
 import {
   EXTRA_CAPTURE_TYPE,
@@ -19,6 +19,7 @@ import { serializeRefund } from '../refunds/serialize.ts';
 import { type RefundsService, refundRequest } from '../refunds/service.ts';
 import type { VaultService } from '../vault/types.ts';
 import type { ConnectorRegistry } from './connectors.ts';
+import { completionOutcome, completionRequest, openChallenge } from './operations.ts';
 import { failureOf, respondIntent } from './result.ts';
 import { serializeIntent } from './serialize.ts';
 import { attemptCaptures, authorizeRequest } from './service.ts';
@@ -48,6 +49,8 @@ export interface RecoveryDeps {
   refunds: RefundsService;
   idempotency: IdempotencyStore;
   instances: InstanceRegistry;
+  /** As for the payments service: rebuilt authorize requests carry the same return URL. */
+  publicUrl?: string | null;
 }
 
 function describeNotCharged(outcome: RetrieveOutcome): string {
@@ -116,7 +119,7 @@ export function createRecovery(deps: RecoveryDeps) {
       return {
         reference: a.id,
         operation: 'authorize',
-        original: authorizeRequest(intent, a, vault.instrument(pm)),
+        original: authorizeRequest(intent, a, vault.instrument(pm), deps.publicUrl),
       };
     }
     if (a.operation === 'refund') {
@@ -185,23 +188,37 @@ export function createRecovery(deps: RecoveryDeps) {
         await setResolution(tx, a.id, describeNotCharged(outcome));
         return null;
       }
-      const row = reverseAttempt(settled, clock.nowMs());
-      await insertAttempt(tx, row);
-      await setResolution(tx, a.id, `charged; extra charge reversed by ${row.id}`);
-      // Captured money now sits at the processor until the refund succeeds: book it.
-      // An authorization only (manual capture) moved no money; its void posts nothing.
-      if (attemptCaptures(settled, intent)) {
-        await postExtraCapture(tx, {
-          extra: settled,
-          reverseAttemptId: row.id,
-          nowMs: clock.nowMs(),
-        });
-      }
-      return row;
+      return bookExtraCharge(tx, settled, intent);
     });
     if (reverse) await executeReverse(reverse);
   }
 
+  /**
+   * `settled` charged, but the intent does not take it as its payment: write
+   * the attempt that reverses it, and book captured money as held by the
+   * processor until the refund succeeds.
+   */
+  async function bookExtraCharge(
+    tx: Tx,
+    settled: PaymentAttemptsTable,
+    intent: PaymentIntentsTable,
+  ): Promise<PaymentAttemptsTable> {
+    const row = reverseAttempt(settled, clock.nowMs());
+    await insertAttempt(tx, row);
+    await setResolution(tx, settled.id, `charged; extra charge reversed by ${row.id}`);
+    // Captured money now sits at the processor until the refund succeeds: book it.
+    // An authorization only (manual capture) moved no money; its void posts nothing.
+    if (attemptCaptures(settled, intent)) {
+      await postExtraCapture(tx, {
+        extra: settled,
+        reverseAttemptId: row.id,
+        nowMs: clock.nowMs(),
+      });
+    }
+    return row;
+  }
+
+  /** Whether a try of the intent charged and is kept as its payment (not reversed as an extra charge). */
   async function hasSucceededAuthorize(intentId: string): Promise<boolean> {
     const row = await db
       .selectFrom('payment_attempts')
@@ -209,8 +226,76 @@ export function createRecovery(deps: RecoveryDeps) {
       .where('payment_intent_id', '=', intentId)
       .where('operation', 'in', ['authorize', 'authenticate'])
       .where('status', '=', 'succeeded')
+      .where('id', 'not in', (eb) =>
+        eb
+          .selectFrom('payment_attempts as r')
+          .select('r.reverses_attempt_id')
+          .where('r.payment_intent_id', '=', intentId)
+          .where('r.reverses_attempt_id', 'is not', null)
+          .$narrowType<{ reverses_attempt_id: string }>(),
+      )
       .executeTakeFirst();
     return row !== undefined;
+  }
+
+  /**
+   * A processor's notice says a challenged payment (an attempt still in
+   * requires_action) charged; other notices for settled attempts are no news. If the intent still waits on that challenge
+   * (its return will complete it) or a completion of it is out or booked,
+   * that is not news. Otherwise the intent left the challenge (canceled,
+   * confirmed again, another payment method, the challenge failed or no
+   * longer matched): the money is an extra charge, reversed like any other.
+   */
+  async function settleLeftChallenge(
+    a: PaymentAttemptsTable,
+    outcome: RetrieveOutcome,
+  ): Promise<boolean> {
+    if (a.status !== 'requires_action' || outcome.status !== 'succeeded') return false;
+    if (a.operation !== 'authorize' && a.operation !== 'authenticate') return false;
+    const scope = scopeOf(a);
+    const intent = await requireIntent(db, scope, a.payment_intent_id);
+    const later = await db
+      .selectFrom('payment_attempts')
+      .select(['id', 'operation', 'status'])
+      .where('payment_intent_id', '=', intent.id)
+      .where('operation', 'in', ['authorize', 'authenticate'])
+      .where('id', '>', a.id)
+      .orderBy('id', 'asc')
+      .limit(LIMITS.attemptsPerIntentMax)
+      .execute();
+    // The challenge's own completions: the authenticate attempts right after it.
+    const stop = later.findIndex((row) => row.operation !== 'authenticate');
+    const chain = stop === -1 ? later : later.slice(0, stop);
+    const last = chain.at(-1) ?? a;
+    if (['pending', 'unknown', 'succeeded'].includes(last.status)) return false;
+    if ((await openChallenge(db, intent))?.id === last.id) return false;
+    const nowMs = clock.nowMs();
+    const reverse = await db.transaction().execute(async (tx) => {
+      const updated = await tx
+        .updateTable('payment_attempts')
+        .set({ status: 'succeeded', connector_reference: outcome.connectorReference })
+        .set({ completed_ms: nowMs, error_code: null, decline_code: null, error_message: null })
+        .where('id', '=', a.id)
+        .where('status', '=', 'requires_action')
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) throw new AttemptAlreadySettled(a.id);
+      const settled: PaymentAttemptsTable = {
+        ...a,
+        status: 'succeeded',
+        connector_reference: outcome.connectorReference,
+        completed_ms: nowMs,
+        error_code: null,
+        decline_code: null,
+        error_message: null,
+      };
+      return bookExtraCharge(tx, settled, intent);
+    });
+    logger.warn(
+      { attempt: a.id, intent: intent.id, reverse: reverse.id },
+      'recovery: a challenge the intent had left charged; reversing it',
+    );
+    await executeReverse(reverse);
+    return true;
   }
 
   /** Voids (authorization only) or refunds (captured) an extra charge; idempotent by the reverse attempt's id. */
@@ -282,15 +367,34 @@ export function createRecovery(deps: RecoveryDeps) {
   async function recoverAttempt(a: PaymentAttemptsTable): Promise<boolean> {
     if (a.operation === 'reverse') return executeReverse(a);
     const { connector, timeoutMs } = await connectors.resolve(a.connector);
-    const request = await originalRequest(a);
+    // A 3-D Secure completion is asked again as such (a replayed authorize
+    // under its reference would be a new payment at the processor).
+    const complete = a.operation === 'authenticate' ? connector.completeAuthentication : undefined;
     let outcome: RetrieveOutcome;
     try {
-      outcome = await connector.retrieve(request, AbortSignal.timeout(timeoutMs));
+      // A completion's failed_retryable (429, refused connection, 401) says
+      // nothing about the payment already at that processor: unknown, as on
+      // the request path.
+      outcome = complete
+        ? completionOutcome(
+            await complete(await completionRequest(db, a), AbortSignal.timeout(timeoutMs)),
+          )
+        : await connector.retrieve(await originalRequest(a), AbortSignal.timeout(timeoutMs));
     } catch (error) {
       logger.warn({ attempt: a.id, err: error }, 'recovery: retrieve failed; will retry');
       return false;
     }
-    if (outcome.status === 'unknown') return false;
+    if (outcome.status === 'unknown') {
+      // Left pending by a dead process: unknown, so the customer's next return can ask again.
+      if (complete && a.status === 'pending') {
+        const lost = outcome;
+        const nowMs = clock.nowMs();
+        await db
+          .transaction()
+          .execute((tx) => settleAttempt(tx, a, lost, { latencyMs: null, nowMs }));
+      }
+      return false;
+    }
     await settle(a, outcome);
     return true;
   }
@@ -370,10 +474,10 @@ export function createRecovery(deps: RecoveryDeps) {
       .where('id', '=', reference)
       .where('connector', '=', connectorId)
       .executeTakeFirst();
-    if (!attempt || attempt.status !== 'unknown' || attempt.operation === 'reverse')
-      return 'ignored';
+    if (!attempt || attempt.operation === 'reverse') return 'ignored';
     try {
-      await settle(attempt, outcome);
+      if (attempt.status === 'unknown') await settle(attempt, outcome);
+      else if (!(await settleLeftChallenge(attempt, outcome))) return 'ignored';
     } catch (error) {
       if (error instanceof AttemptAlreadySettled) return 'ignored';
       throw error;

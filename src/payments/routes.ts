@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { listPage } from '../http/pagination.ts';
 import { defineRoute, type RouteDeps } from '../http/route.ts';
+import { registerAuthenticationReturn } from './authentication-return.ts';
 import {
   type BalanceTransactionLookup,
   expandBalanceTransaction,
@@ -178,4 +179,5 @@ function registerChargeRoutes(
 <code>POST /v1/test_helpers/payment_intents/{id}/authenticate</code> with <code>result=succeed|fail</code>.</p>`;
     return reply.type('text/html').send(html);
   });
+  registerAuthenticationReturn(app, payments);
 }

@@ -20,9 +20,10 @@ const currency = strField(16).transform((c) => c.toLowerCase());
 const captureMethod = enumField(['automatic', 'automatic_async', 'manual']);
 const paymentMethodData = z.record(z.string(), z.unknown()).meta({ type: 'object' });
 const paymentMethodTypes = z.array(strField(64)).min(1).max(20);
-const returnUrl = strField(LIMITS.longStringLengthMax).refine((v) => /^https?:\/\//i.test(v), {
-  message: 'Invalid URL: must start with http:// or https://',
-});
+const returnUrl = strField(LIMITS.longStringLengthMax).refine(
+  (v) => /^https?:\/\//i.test(v) && URL.canParse(v),
+  { message: 'Invalid URL: must be an absolute http:// or https:// URL' },
+);
 const statementDescriptor = strField(LIMITS.statementDescriptorLengthMax);
 const setupFutureUsage = enumField(['off_session', 'on_session']);
 const passthrough = z.unknown().optional();

@@ -9,6 +9,11 @@ import { Secret } from '../../src/lib/crypto.ts';
 // by card number like the sandbox (src/connectors/sandbox/outcomes.ts),
 // Idempotency-Key replay, 201 `received` modifications, and HMAC-signed
 // standard notifications. A switch makes it answer 5xx/429 or hang.
+// 3-D Secure redirects: a card that needs authentication answers
+// RedirectShopper with a redirect action; the shopper's page
+// (GET /3ds/:psp?result=authorised|refused) sends the browser back to the
+// payment's returnUrl with a redirectResult, which POST /payments/details
+// turns into the final resultCode.
 
 export type AdyenFault = { status: 429 | 500 | 502 | 503 } | 'hang' | null;
 
@@ -32,6 +37,13 @@ export interface AdyenTestServer {
   modifications: Map<string, { kind: string; paymentPspReference: string; reference: string }>;
   /** The headers of every request received, in order. */
   seenHeaders: http.IncomingHttpHeaders[];
+  /** Payments waiting for the shopper's 3-D Secure challenge, by pspReference. */
+  challenges: Map<
+    string,
+    { reference: string; returnUrl: string | null; amount: { value: number; currency: string } }
+  >;
+  /** Every POST /payments/details that ran (replays under a stored key do not add). */
+  detailsCalls: { idempotencyKey: string | null; redirectResult: string | null }[];
   /** A standard notification with one HMAC-signed item, as Adyen would POST it. */
   notification(item: NotificationInput, hmacKeyHex?: string): string;
   close(): Promise<void>;
@@ -95,10 +107,17 @@ export async function startAdyenServer(): Promise<AdyenTestServer> {
     payments: new Map(),
     modifications: new Map(),
     seenHeaders: [],
+    challenges: new Map(),
+    detailsCalls: [],
     notification: () => '',
     close: async () => {},
   };
   const idempotent = new Map<string, Stored>();
+  /** redirectResult → the challenged payment and how the shopper ended it (each usable once). */
+  const redirectResults = new Map<
+    string,
+    { psp: string; result: 'authorised' | 'refused'; used: boolean }
+  >();
 
   function pay(body: Body): Stored {
     const missing = ['amount', 'reference', 'merchantAccount', 'paymentMethod'].find(
@@ -155,6 +174,8 @@ export async function startAdyenServer(): Promise<AdyenTestServer> {
           },
         };
       case 'authenticate': {
+        const returnUrl = typeof body.returnUrl === 'string' ? body.returnUrl : null;
+        state.challenges.set(psp, { reference: body.reference, returnUrl, amount });
         const url = `${state.url}/3ds/${psp}`;
         const action = { type: 'redirect', method: 'GET', url, paymentMethodType: 'scheme' };
         return {
@@ -202,9 +223,56 @@ export async function startAdyenServer(): Promise<AdyenTestServer> {
     return { httpStatus: 201, body: answer };
   }
 
-  function route(method: string, path: string, body: Body): Stored {
+  /** POST /payments/details: the redirectResult decides; each one completes its payment once. */
+  function details(body: Body, idempotencyKey: string | null): Stored {
+    const redirectResult = body.details?.redirectResult;
+    state.detailsCalls.push({
+      idempotencyKey,
+      redirectResult: typeof redirectResult === 'string' ? redirectResult : null,
+    });
+    const found = typeof redirectResult === 'string' ? redirectResults.get(redirectResult) : null;
+    if (!found || found.used) {
+      return apiError(422, '14_018', 'Invalid redirectResult or payload', 'validation');
+    }
+    const challenge = state.challenges.get(found.psp);
+    if (!challenge) throw new Error('redirectResult without its payment');
+    found.used = true;
+    state.challenges.delete(found.psp);
+    const base = { pspReference: found.psp, merchantReference: challenge.reference };
+    if (found.result === 'refused') {
+      const refused = { refusalReason: '3D Not Authenticated', refusalReasonCode: '11' };
+      return { httpStatus: 200, body: { ...base, resultCode: 'Refused', ...refused } };
+    }
+    state.payments.set(found.psp, { reference: challenge.reference, amount: challenge.amount });
+    // Adyen's details answer names the authorised amount.
+    return {
+      httpStatus: 200,
+      body: { ...base, amount: challenge.amount, resultCode: 'Authorised' },
+    };
+  }
+
+  /** The shopper's challenge page: back to the returnUrl with a redirectResult appended. */
+  function challengePage(
+    psp: string,
+    result: string | null,
+  ): { status: number; location?: string } {
+    const challenge = state.challenges.get(psp);
+    if (!challenge?.returnUrl || (result !== 'authorised' && result !== 'refused')) {
+      return { status: 404 };
+    }
+    const redirectResult = Buffer.from(
+      JSON.stringify({ psp, nonce: randomBytes(24).toString('hex') }),
+    ).toString('base64');
+    redirectResults.set(redirectResult, { psp, result, used: false });
+    const target = new URL(challenge.returnUrl);
+    target.searchParams.set('redirectResult', redirectResult);
+    return { status: 302, location: target.toString() };
+  }
+
+  function route(method: string, path: string, body: Body, key: string | null): Stored {
     if (method !== 'POST') return apiError(405, '905', 'Method not allowed', 'validation');
     if (path === '/v72/payments') return pay(body);
+    if (path === '/v72/payments/details') return details(body, key);
     if (path === '/v72/paymentMethods') {
       if (body.merchantAccount !== state.merchantAccount) {
         return apiError(403, '901', 'Invalid Merchant Account', 'security');
@@ -234,16 +302,33 @@ export async function startAdyenServer(): Promise<AdyenTestServer> {
       return apiError(400, '702', 'Structure of the request is not valid JSON', 'validation');
     }
     const key = req.headers['idempotency-key'];
+    // Adyen takes keys of at most 64 characters (docs: API idempotency).
+    if (typeof key === 'string' && key.length > 64) {
+      return apiError(422, '000', 'Idempotency-Key is longer than 64 characters', 'validation');
+    }
     const storeKey = typeof key === 'string' ? `${req.url} ${key}` : null;
     const stored = storeKey ? idempotent.get(storeKey) : undefined;
     if (stored) return stored;
-    const answer = route(req.method ?? '', req.url ?? '', body);
+    const answer = route(
+      req.method ?? '',
+      req.url ?? '',
+      body,
+      typeof key === 'string' ? key : null,
+    );
     // Like Adyen, validation failures are not stored: the request did not run.
     if (storeKey && answer.httpStatus < 400) idempotent.set(storeKey, answer);
     return answer;
   }
 
   const server = http.createServer((req, res) => {
+    const page = /^\/3ds\/([A-Z0-9]+)(?:\?(.*))?$/.exec(req.url ?? '');
+    if (req.method === 'GET' && page?.[1]) {
+      const result = new URLSearchParams(page[2] ?? '').get('result');
+      const answer = challengePage(page[1], result);
+      res.writeHead(answer.status, answer.location ? { location: answer.location } : {});
+      res.end();
+      return;
+    }
     let raw = '';
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => {

@@ -4,10 +4,13 @@ import { retrieveByReplay } from '../replay.ts';
 import type {
   AuthorizeRequest,
   CaptureRequest,
+  CompleteAuthenticationRequest,
   Connector,
   ConnectorDefinition,
   ConnectorOutcome,
   ConnectorSettings,
+  DisputeEvidenceOutcome,
+  DisputeEvidenceRequest,
   InboundWebhook,
   ProbeResult,
   RefundRequest,
@@ -17,16 +20,20 @@ import type {
   WebhookNotice,
 } from '../types.ts';
 import { attemptNotices, type ProcessorNotice } from '../types.ts';
+import { submitAdyenEvidence } from './disputes.ts';
 import { AdyenCallError, type AdyenRequestOptions, createAdyenHttpClient } from './http.ts';
 import {
   type AdyenModificationRequest,
   type AdyenModificationResponse,
   type AdyenNotification,
   type AdyenPaymentResponse,
+  fromAdyenDetailsFailure,
+  fromAdyenDetailsResponse,
   fromAdyenFailure,
   fromAdyenModificationResponse,
   fromAdyenNotificationItemNotice,
   fromAdyenPaymentResponse,
+  toAdyenDetailsRequest,
   toAdyenPaymentRequest,
 } from './transformers.ts';
 
@@ -39,13 +46,19 @@ import {
 // `received` answer is mapped to succeeded, and the CAPTURE / CANCELLATION /
 // REFUND webhook confirms or contradicts it later (parseWebhook).
 
-const { CheckoutAPI, Client, EnvironmentEnum, hmacValidator } = adyen;
+const { CheckoutAPI, Client, DisputesAPI, EnvironmentEnum, hmacValidator } = adyen;
 type CheckoutModels = typeof adyen.Types.checkout;
 type PaymentRequest = InstanceType<CheckoutModels['PaymentRequest']>;
 type PaymentMethodsRequest = InstanceType<CheckoutModels['PaymentMethodsRequest']>;
 type CaptureBody = InstanceType<CheckoutModels['PaymentCaptureRequest']>;
 type CancelBody = InstanceType<CheckoutModels['PaymentCancelRequest']>;
 type RefundBody = InstanceType<CheckoutModels['PaymentRefundRequest']>;
+type DetailsBody = InstanceType<CheckoutModels['PaymentDetailsRequest']>;
+type DisputesApi = InstanceType<typeof DisputesAPI>['DisputesApi'];
+type DefenseReasonsBody = Parameters<DisputesApi['retrieveApplicableDefenseReasons']>[0];
+type SupplyDocumentBody = Parameters<DisputesApi['supplyDefenseDocument']>[0];
+type DefendBody = Parameters<DisputesApi['defendDispute']>[0];
+type DeleteDocumentBody = Parameters<DisputesApi['deleteDisputeDefenseDocument']>[0];
 
 export interface AdyenConnectorOptions {
   /** The clock `retrieve` reads to stay inside the replay window (tests move it). */
@@ -76,6 +89,7 @@ export function createAdyenConnector(
     createAdyenHttpClient(settings.baseUrl),
   );
   const checkout = new CheckoutAPI(client);
+  const disputes = new DisputesAPI(client).DisputesApi;
 
   const requestOptions = (reference: string | null, signal: AbortSignal) =>
     ({ ...(reference ? { idempotencyKey: reference } : {}), signal }) as AdyenRequestOptions;
@@ -165,6 +179,53 @@ export function createAdyenConnector(
     });
   }
 
+  /**
+   * POST /payments/details with the shopper's redirectResult, under the
+   * completion's reference as Idempotency-Key. Asked again without one
+   * (recovery), the same key makes Adyen answer what it stored for the
+   * first call, without acting again.
+   */
+  async function completeAuthentication(
+    request: CompleteAuthenticationRequest,
+    signal: AbortSignal,
+  ): Promise<ConnectorOutcome> {
+    const body = toAdyenDetailsRequest(request.details);
+    try {
+      const response = await checkout.PaymentsApi.paymentsDetails(
+        (body ?? { details: {} }) as DetailsBody,
+        requestOptions(request.reference, signal),
+      );
+      return fromAdyenDetailsResponse(response as AdyenPaymentResponse, request);
+    } catch (error) {
+      if (error instanceof AdyenCallError) return fromAdyenDetailsFailure(error.failure, !body);
+      throw error;
+    }
+  }
+
+  /**
+   * Defends the dispute with the evidence (disputes.ts submitAdyenEvidence):
+   * the applicable defense reasons, the evidence as one PDF document, then
+   * defendDispute (and deleting the document if that is refused). Each call
+   * carries an Idempotency-Key derived from the submission's reference
+   * (adyenStepKey, at most 64 characters), so a retry of the same evidence is
+   * answered, not repeated.
+   */
+  function submitDisputeEvidence(
+    request: DisputeEvidenceRequest,
+    signal: AbortSignal,
+  ): Promise<DisputeEvidenceOutcome> {
+    const options = (key: string) => requestOptions(key, signal);
+    return submitAdyenEvidence(request, merchantAccount as string, {
+      reasons: (body, key) =>
+        disputes.retrieveApplicableDefenseReasons(body as DefenseReasonsBody, options(key)),
+      supply: (body, key) =>
+        disputes.supplyDefenseDocument(body as SupplyDocumentBody, options(key)),
+      defend: (body, key) => disputes.defendDispute(body as DefendBody, options(key)),
+      deleteDocument: (body, key) =>
+        disputes.deleteDisputeDefenseDocument(body as DeleteDocumentBody, options(key)),
+    });
+  }
+
   /** POST /paymentMethods for the merchant account: authenticated and acts on nothing. */
   async function probe(signal: AbortSignal): Promise<ProbeResult> {
     const startedMs = performance.now();
@@ -230,6 +291,12 @@ export function createAdyenConnector(
     probe,
     parseWebhook,
     parseNotices,
+    submitDisputeEvidence,
+    completeAuthentication,
+    // Adyen's redirect appends redirectResult (or payload): without either
+    // there is nothing to send, and an empty /payments/details could leave a
+    // 4xx stored under the completion's key for the real return to replay.
+    completionDetailsRequired: ['redirectResult', 'payload'],
   };
 }
 

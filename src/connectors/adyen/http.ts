@@ -22,12 +22,36 @@ export class AdyenCallError extends Error {
   }
 }
 
-/** The library's endpoint URL, moved onto the configured base URL. */
-export function rebaseAdyenEndpoint(endpoint: string, baseUrl: string): string {
-  if (!endpoint.startsWith(`${ADYEN_LIBRARY_CHECKOUT_ORIGIN}/`)) {
-    throw new Error(`unexpected Adyen library endpoint ${endpoint}`);
+/** The origin the library puts in front of Disputes API paths (/ca/services/DisputeService/v30). */
+export const ADYEN_LIBRARY_DISPUTES_ORIGIN = 'https://ca-test.adyen.com';
+
+/**
+ * Where the Disputes API is for a Checkout base URL: Adyen's test or live
+ * Customer Area host for Adyen's own Checkout hosts, else the same base URL
+ * (a local server or a proxy that serves both).
+ */
+export function adyenDisputesBaseUrl(checkoutBaseUrl: string): string {
+  const host = new URL(checkoutBaseUrl).hostname;
+  if (host === 'checkout-test.adyen.com') return 'https://ca-test.adyen.com';
+  if (host.endsWith('-checkout-live.adyenpayments.com')) return 'https://ca-live.adyen.com';
+  return checkoutBaseUrl;
+}
+
+/** The library's endpoint URL, moved onto the configured base URL (Checkout or Disputes). */
+export function rebaseAdyenEndpoint(
+  endpoint: string,
+  baseUrl: string,
+  disputesBaseUrl: string = adyenDisputesBaseUrl(baseUrl),
+): string {
+  for (const [origin, base] of [
+    [ADYEN_LIBRARY_CHECKOUT_ORIGIN, baseUrl],
+    [ADYEN_LIBRARY_DISPUTES_ORIGIN, disputesBaseUrl],
+  ] as const) {
+    if (endpoint.startsWith(`${origin}/`)) {
+      return base.replace(/\/+$/, '') + endpoint.slice(origin.length);
+    }
   }
-  return baseUrl.replace(/\/+$/, '') + endpoint.slice(ADYEN_LIBRARY_CHECKOUT_ORIGIN.length);
+  throw new Error(`unexpected Adyen library endpoint ${endpoint}`);
 }
 
 function parseApiError(text: string): AdyenApiError | null {

@@ -4,6 +4,7 @@ import { Secret } from '../../lib/crypto.ts';
 import { rebaseAdyenEndpoint } from './http.ts';
 import {
   adyenRefusalCodes,
+  fromAdyenDetailsResponse,
   fromAdyenFailure,
   fromAdyenModificationResponse,
   fromAdyenNotificationItem,
@@ -126,4 +127,37 @@ test('the library endpoint is moved onto the configured base URL', () => {
     'https://abc-checkout-live.adyenpayments.com/checkout/v72/payments',
   );
   assert.throws(() => rebaseAdyenEndpoint('https://elsewhere.example/v72/payments', 'http://x'));
+});
+
+test('details answers: another reference or amount than the challenge is unknown, never a success', () => {
+  const expected = {
+    connectorReference: 'PSP1',
+    challengeReference: 'pa_root',
+    amountMinor: 10000,
+    currency: 'eur',
+  };
+  const ok = { resultCode: 'Authorised', merchantReference: 'pa_root' };
+  assert.deepEqual(fromAdyenDetailsResponse(ok, expected), {
+    status: 'succeeded',
+    connectorReference: 'PSP1',
+  });
+  assert.deepEqual(
+    fromAdyenDetailsResponse({ ...ok, amount: { value: 10000, currency: 'EUR' } }, expected),
+    { status: 'succeeded', connectorReference: 'PSP1' },
+  );
+  // No pspReference: the merchantReference decides whose answer it is.
+  const foreign = fromAdyenDetailsResponse({ ...ok, merchantReference: 'pa_other' }, expected);
+  assert.equal(foreign.status, 'unknown');
+  const amount = fromAdyenDetailsResponse(
+    { ...ok, amount: { value: 1000, currency: 'EUR' } },
+    expected,
+  );
+  assert.equal(amount.status, 'unknown');
+  const currency = fromAdyenDetailsResponse(
+    { ...ok, amount: { value: 10000, currency: 'USD' } },
+    expected,
+  );
+  assert.equal(currency.status, 'unknown');
+  const otherPsp = fromAdyenDetailsResponse({ ...ok, pspReference: 'PSP2' }, expected);
+  assert.equal(otherPsp.status, 'unknown');
 });

@@ -1,5 +1,6 @@
 import {
   type AuthorizeRequest,
+  type CompleteAuthenticationRequest,
   type ConnectorOperation,
   type ConnectorOutcome,
   type DisputeNotice,
@@ -31,6 +32,13 @@ export interface AdyenPaymentRequest {
   additionalData?: { manualCapture: 'true' };
   shopperStatement?: string;
   metadata: { payrail_payment_intent: string };
+  /** Where Adyen sends the shopper after a redirect (3-D Secure); Adyen appends `redirectResult`. */
+  returnUrl?: string;
+}
+
+/** POST /payments/details after a redirect: the URL-decoded `redirectResult` (or `payload`). */
+export interface AdyenPaymentDetailsRequest {
+  details: { redirectResult?: string; payload?: string };
 }
 
 /** The answer to POST /payments, the fields Payrail reads. */
@@ -40,6 +48,10 @@ export interface AdyenPaymentResponse {
   refusalReason?: string;
   refusalReasonCode?: string;
   action?: { type?: string; url?: string; method?: string } | null;
+  /** In /payments/details answers: our reference of the payment. */
+  merchantReference?: string;
+  /** In /payments/details answers, when Adyen includes it: what was authorised. */
+  amount?: { value?: number; currency?: string } | null;
 }
 
 /** POST /payments/{pspReference}/captures|cancels|refunds. */
@@ -302,6 +314,7 @@ export function toAdyenPaymentRequest(
             : { additionalData: { manualCapture: 'true' } }),
           ...(request.statementDescriptor ? { shopperStatement: request.statementDescriptor } : {}),
           metadata: { payrail_payment_intent: request.paymentIntentId },
+          ...(request.returnUrl ? { returnUrl: request.returnUrl } : {}),
         },
       };
     case 'sepa_debit':
@@ -375,6 +388,85 @@ export function fromAdyenPaymentResponse(response: AdyenPaymentResponse): Connec
       // Pending, Received, PresentToShopper, ... : not final, resolve later.
       return { status: 'unknown', reason: `adyen resultCode ${response.resultCode ?? 'missing'}` };
   }
+}
+
+/**
+ * The /payments/details body for a completion, or null when the return
+ * carried neither `redirectResult` nor `payload` (recovery asking again, or
+ * the test helper): then only a replay under the same Idempotency-Key can
+ * answer, from what Adyen stored for the first call.
+ */
+export function toAdyenDetailsRequest(
+  details: CompleteAuthenticationRequest['details'],
+): AdyenPaymentDetailsRequest | null {
+  if (details.redirectResult) return { details: { redirectResult: details.redirectResult } };
+  if (details.payload) return { details: { payload: details.payload } };
+  return null;
+}
+
+/**
+ * A /payments/details answer, mapped like /payments (Authorised, Refused,
+ * Cancelled, Error; Pending and Received are not final). An answer that
+ * names another payment than the one challenged is never applied to ours:
+ * a redirectResult from some other payment must not complete this one.
+ */
+export function fromAdyenDetailsResponse(
+  response: AdyenPaymentResponse,
+  expected: Pick<
+    CompleteAuthenticationRequest,
+    'connectorReference' | 'challengeReference' | 'amountMinor' | 'currency'
+  >,
+): ConnectorOutcome {
+  const { connectorReference } = expected;
+  if (response.pspReference && response.pspReference !== connectorReference) {
+    return {
+      status: 'unknown',
+      reason: `adyen /payments/details answered for ${response.pspReference}, not ${connectorReference}`,
+    };
+  }
+  // Without a pspReference, the merchantReference says whose answer it is.
+  const reference = response.merchantReference;
+  if (reference && expected.challengeReference && reference !== expected.challengeReference) {
+    return {
+      status: 'unknown',
+      reason: `adyen /payments/details answered for reference ${reference}, not ${expected.challengeReference}`,
+    };
+  }
+  // Never a success for another amount than the one challenged: for an operator.
+  const amount = response.amount;
+  const amountDiffers =
+    typeof amount?.value === 'number' &&
+    expected.amountMinor !== undefined &&
+    amount.value !== expected.amountMinor;
+  const currencyDiffers =
+    typeof amount?.currency === 'string' &&
+    expected.currency !== undefined &&
+    amount.currency.toLowerCase() !== expected.currency.toLowerCase();
+  if (amountDiffers || currencyDiffers) {
+    return {
+      status: 'unknown',
+      reason: `adyen /payments/details answered ${amount?.value} ${amount?.currency}, challenged ${expected.amountMinor} ${expected.currency}`,
+    };
+  }
+  return fromAdyenPaymentResponse({ ...response, pspReference: connectorReference });
+}
+
+/**
+ * A failed /payments/details call. With the shopper's redirectResult, it is
+ * mapped like any call (a 422 is Adyen refusing it: nothing was authorised by
+ * it). Without one (`replay`), a 4xx only says Adyen holds no answer under
+ * our key: the first call may never have arrived while the payment completed
+ * at Adyen anyway, so it stays unknown for the AUTHORISATION webhook, the
+ * shopper's next return or an operator.
+ */
+export function fromAdyenDetailsFailure(failure: AdyenFailure, replay: boolean): ConnectorOutcome {
+  if (replay && failure.kind === 'http' && failure.httpStatus >= 400 && failure.httpStatus < 500) {
+    return {
+      status: 'unknown',
+      reason: `adyen holds no /payments/details answer for this key (${failure.httpStatus}); the redirectResult is not kept`,
+    };
+  }
+  return fromAdyenFailure(failure);
 }
 
 /** A modification's 201 `received`: accepted, the webhook confirms it later. */

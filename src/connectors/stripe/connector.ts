@@ -4,10 +4,13 @@ import { retrieveByReplay } from '../replay.ts';
 import type {
   AuthorizeRequest,
   CaptureRequest,
+  CompleteAuthenticationRequest,
   Connector,
   ConnectorDefinition,
   ConnectorOutcome,
   ConnectorSettings,
+  DisputeEvidenceOutcome,
+  DisputeEvidenceRequest,
   ProbeResult,
   RefundRequest,
   RetrieveOutcome,
@@ -17,7 +20,9 @@ import type {
 } from '../types.ts';
 import { attemptNotices, type ProcessorNotice } from '../types.ts';
 import {
+  fromStripeCompletion,
   fromStripeEventNotices,
+  fromStripeEvidenceFailure,
   fromStripeFailure,
   fromStripeIntent,
   fromStripeModification,
@@ -28,6 +33,7 @@ import {
   type StripePaymentIntent,
   type StripeRefund,
   toStripeCreateIntent,
+  toStripeDisputeEvidence,
 } from './transformers.ts';
 
 // The `stripe` connector: the official SDK pointed at Stripe or any
@@ -91,6 +97,7 @@ export function toStripeFailure(error: unknown): StripeFailure {
         decline_code: error.decline_code ?? null,
         message: error.message,
         payment_intent: error.payment_intent ? { id: error.payment_intent.id } : null,
+        param: error.param ?? null,
       },
     };
   }
@@ -216,6 +223,40 @@ export function createStripeConnector(
     );
   }
 
+  /**
+   * 3-D Secure happens on Stripe's own PaymentIntent, which Stripe finishes
+   * when the challenge ends: completing is reading it (GET, safe to repeat,
+   * no replay window). The return's parameters are not needed: the intent id
+   * comes from our attempt, never from the customer's URL.
+   */
+  function completeAuthentication(request: CompleteAuthenticationRequest, signal: AbortSignal) {
+    return call(
+      () => stripe.paymentIntents.retrieve(request.connectorReference, {}, { timeout: timeoutMs }),
+      signal,
+      (intent) => fromStripeCompletion(intent as StripePaymentIntent, request),
+    );
+  }
+
+  /** POST /v1/disputes/:id with evidence and submit=true, keyed by our submission reference. */
+  async function submitDisputeEvidence(
+    request: DisputeEvidenceRequest,
+    signal: AbortSignal,
+  ): Promise<DisputeEvidenceOutcome> {
+    try {
+      await withSignal(
+        stripe.disputes.update(
+          request.disputeReference,
+          toStripeDisputeEvidence(request.evidence) as Stripe.DisputeUpdateParams,
+          requestOptions(request.reference),
+        ),
+        signal,
+      );
+      return { status: 'submitted' };
+    } catch (error) {
+      return fromStripeEvidenceFailure(toStripeFailure(error));
+    }
+  }
+
   /** GET /v1/account: cheap, authenticated, acts on nothing. */
   async function probe(signal: AbortSignal): Promise<ProbeResult> {
     const startedMs = performance.now();
@@ -261,6 +302,10 @@ export function createStripeConnector(
     probe,
     parseWebhook,
     parseNotices,
+    submitDisputeEvidence,
+    completeAuthentication,
+    // Stripe appends payment_intent to the return: without it, nothing came back from Stripe.
+    completionDetailsRequired: ['payment_intent'],
   };
 }
 

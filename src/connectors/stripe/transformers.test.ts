@@ -4,6 +4,7 @@ import { Secret } from '../../lib/crypto.ts';
 import { newId } from '../../lib/ids.ts';
 import { FAILURE_CODES } from '../types.ts';
 import {
+  fromStripeCompletion,
   fromStripeFailure,
   fromStripeIntent,
   fromStripeRefund,
@@ -125,4 +126,32 @@ test('base URL parsing and replay window', () => {
   assert.equal(replayAllowed(reference, nowMs + 1000, 60_000), true);
   assert.equal(replayAllowed(reference, nowMs + 61_000, 60_000), false);
   assert.equal(replayAllowed('not-a-reference', nowMs, 60_000), false);
+});
+
+test('completion: another amount, currency or reference than the challenge is unknown', () => {
+  const expected = {
+    connectorReference: 'pi_remote',
+    challengeReference: 'pa_root',
+    amountMinor: 10000,
+    currency: 'eur',
+  };
+  const intent = {
+    id: 'pi_remote',
+    status: 'succeeded',
+    amount: 10000,
+    currency: 'eur',
+    metadata: { payrail_reference: 'pa_root' },
+  };
+  assert.deepEqual(fromStripeCompletion(intent, expected), {
+    status: 'succeeded',
+    connectorReference: 'pi_remote',
+  });
+  assert.equal(fromStripeCompletion({ ...intent, amount: 1000 }, expected).status, 'unknown');
+  assert.equal(fromStripeCompletion({ ...intent, currency: 'usd' }, expected).status, 'unknown');
+  const foreign = { ...intent, metadata: { payrail_reference: 'pa_other' } };
+  assert.equal(fromStripeCompletion(foreign, expected).status, 'unknown');
+  assert.equal(fromStripeCompletion({ ...intent, id: 'pi_other' }, expected).status, 'unknown');
+  // Without the expectations (older callers), the intent's status decides.
+  const bare = { connectorReference: 'pi_remote' };
+  assert.equal(fromStripeCompletion({ ...intent, amount: 1 }, bare).status, 'succeeded');
 });

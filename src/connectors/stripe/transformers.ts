@@ -1,8 +1,10 @@
 import {
   type AuthorizeRequest,
+  type CompleteAuthenticationRequest,
   type ConnectorOutcome,
   DISPUTE_REASONS,
   DISPUTE_STATUSES,
+  type DisputeEvidenceOutcome,
   type DisputeNotice,
   type DisputeReason,
   type DisputeStatus,
@@ -20,6 +22,8 @@ import {
 export interface StripePaymentIntent {
   id: string;
   status: string;
+  amount?: number | null;
+  currency?: string | null;
   next_action?: { type: string; redirect_to_url?: { url?: string | null } | null } | null;
   last_payment_error?: StripeErrorBody | null;
   metadata?: Record<string, string> | null;
@@ -40,6 +44,8 @@ export interface StripeErrorBody {
   decline_code?: string | null;
   message?: string | null;
   payment_intent?: { id: string } | null;
+  /** The parameter Stripe names in a 400 (`evidence[receipt]`, say). */
+  param?: string | null;
 }
 
 /** What went wrong with one call, as plain data (connector.ts builds it from the SDK's errors). */
@@ -64,6 +70,8 @@ export interface StripeCreateIntentParams {
   };
   metadata: { payrail_reference: string; payrail_payment_intent: string };
   statement_descriptor?: string;
+  /** Where Stripe sends the customer after 3-D Secure: with it, Stripe answers `redirect_to_url`. */
+  return_url?: string;
 }
 
 /** Stripe's card error code for "try again, nothing was charged": parity with the sandbox. */
@@ -102,6 +110,7 @@ export function toStripeCreateIntent(
           ...(request.statementDescriptor
             ? { statement_descriptor: request.statementDescriptor }
             : {}),
+          ...(request.returnUrl ? { return_url: request.returnUrl } : {}),
         },
       };
     case 'sepa_debit':
@@ -171,6 +180,66 @@ export function fromStripeIntent(intent: StripePaymentIntent): ConnectorOutcome 
       // `processing` and `requires_confirmation`: not final; retrieve later.
       return { status: 'unknown', reason: `stripe payment intent is ${intent.status}` };
   }
+}
+
+/**
+ * The challenged PaymentIntent, read after the customer came back from 3-D
+ * Secure. Stripe finishes the payment itself when the challenge ends
+ * (docs.stripe.com/payments/paymentintents/lifecycle): `succeeded` or
+ * `requires_capture` is the authorization; a failed or abandoned challenge
+ * leaves `requires_payment_method` with `last_payment_error`
+ * (`payment_intent_authentication_failure`); still `requires_action` means
+ * the customer came back without finishing, and may try the same link again.
+ */
+export function fromStripeCompletion(
+  intent: StripePaymentIntent,
+  expected: Pick<
+    CompleteAuthenticationRequest,
+    'connectorReference' | 'challengeReference' | 'amountMinor' | 'currency'
+  >,
+): ConnectorOutcome {
+  const { connectorReference } = expected;
+  if (intent.id !== connectorReference) {
+    // Never settle one payment with another's answer.
+    return {
+      status: 'unknown',
+      reason: `stripe answered for ${intent.id}, not ${connectorReference}`,
+    };
+  }
+  const reference = intent.metadata?.payrail_reference;
+  if (reference && expected.challengeReference && reference !== expected.challengeReference) {
+    return {
+      status: 'unknown',
+      reason: `stripe intent ${intent.id} belongs to ${reference}, not ${expected.challengeReference}`,
+    };
+  }
+  // Never a success for another amount than the one challenged: for an operator.
+  const amountDiffers =
+    typeof intent.amount === 'number' &&
+    expected.amountMinor !== undefined &&
+    intent.amount !== expected.amountMinor;
+  const currencyDiffers =
+    typeof intent.currency === 'string' &&
+    expected.currency !== undefined &&
+    intent.currency.toLowerCase() !== expected.currency.toLowerCase();
+  if (amountDiffers || currencyDiffers) {
+    return {
+      status: 'unknown',
+      reason: `stripe intent ${intent.id} is for ${intent.amount} ${intent.currency}, challenged ${expected.amountMinor} ${expected.currency}`,
+    };
+  }
+  if (intent.status === 'requires_payment_method' && !intent.last_payment_error?.code) {
+    return {
+      status: 'declined',
+      connectorReference: intent.id,
+      code: 'payment_intent_authentication_failure',
+      declineCode: null,
+      message:
+        intent.last_payment_error?.message ??
+        'The customer did not complete 3-D Secure authentication.',
+    };
+  }
+  return fromStripeIntent(intent);
 }
 
 /** A PaymentIntent after capture (`succeeded`) or cancel (`canceled`). */
@@ -415,4 +484,47 @@ export function fromStripeDispute(dispute: StripeDispute): DisputeNotice | null 
     networkReasonCode: dispute.network_reason_code ?? null,
     evidenceDueBy: dispute.evidence_details?.due_by ?? null,
   };
+}
+
+/**
+ * POST /v1/disputes/:id with `evidence[…]` and `submit=true` (Stripe's
+ * update-a-dispute): only the fields that hold a value are sent, so a field
+ * unset on Payrail stays as Stripe has it.
+ */
+export function toStripeDisputeEvidence(evidence: Record<string, string>): {
+  evidence: Record<string, string>;
+  submit: true;
+} {
+  return { evidence: { ...evidence }, submit: true };
+}
+
+/**
+ * 4xx answers that say nothing about the evidence: 401/403 are our key or its
+ * permissions (configuration), 409 is Stripe still running a request under
+ * the same Idempotency-Key, 429 a rate limit. Retrying may succeed.
+ */
+const STRIPE_EVIDENCE_RETRYABLE_4XX: ReadonlySet<number> = new Set([401, 403, 409, 429]);
+
+/**
+ * A failed evidence submission. A 4xx other than STRIPE_EVIDENCE_RETRYABLE_4XX
+ * is Stripe refusing it (the dispute is closed there, a file id is
+ * unknown...): nothing was submitted. Everything else may or may not have
+ * reached Stripe.
+ */
+export function fromStripeEvidenceFailure(failure: StripeFailure): DisputeEvidenceOutcome {
+  if (failure.kind !== 'api') {
+    return { status: 'unavailable', message: `stripe: ${failure.message}` };
+  }
+  const { httpStatus, error } = failure;
+  const message = error.message ?? `stripe answered HTTP ${httpStatus}`;
+  const retryable = STRIPE_EVIDENCE_RETRYABLE_4XX.has(httpStatus);
+  if (httpStatus >= 400 && httpStatus < 500 && !retryable) {
+    return {
+      status: 'refused',
+      code: error.code ?? `http_${httpStatus}`,
+      message,
+      param: error.param ?? null,
+    };
+  }
+  return { status: 'unavailable', message: `stripe answered HTTP ${httpStatus}: ${message}` };
 }
