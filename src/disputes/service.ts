@@ -7,6 +7,7 @@ import type {
 } from '../connectors/types.ts';
 import { livemodeFlag, type OpContext, type Scope } from '../db/context.ts';
 import { type Db, type Executor, type Tx, toJson } from '../db/database.ts';
+import { selectRow } from '../db/insert.ts';
 import type { ChargesTable, DisputesTable, LedgerTransactionsTable } from '../db/schema.ts';
 import {
   type EventsService,
@@ -311,13 +312,11 @@ export function createDisputesService(deps: {
   }
 
   async function retrieve(scope: Scope, id: string): Promise<ApiDispute> {
-    const row = await db
-      .selectFrom('disputes')
-      .selectAll()
-      .where('id', '=', id)
-      .where('account_id', '=', scope.accountId)
-      .where('livemode', '=', livemodeFlag(scope))
-      .executeTakeFirst();
+    const row = await selectRow(db, 'disputes', {
+      id,
+      account_id: scope.accountId,
+      livemode: livemodeFlag(scope),
+    });
     if (!row) throw notFound('dispute', id);
     return serialize(db, row);
   }
@@ -426,13 +425,11 @@ export function createDisputesService(deps: {
     input: DisputeUpdateInput,
   ): Promise<SubmissionClaim | null> {
     if (!deps.resolveConnector) return null;
-    const row = await db
-      .selectFrom('disputes')
-      .selectAll()
-      .where('id', '=', id)
-      .where('account_id', '=', scope.accountId)
-      .where('livemode', '=', livemodeFlag(scope))
-      .executeTakeFirst();
+    const row = await selectRow(db, 'disputes', {
+      id,
+      account_id: scope.accountId,
+      livemode: livemodeFlag(scope),
+    });
     if (!row) throw notFound('dispute', id);
     if (row.connector === SANDBOX_CONNECTOR) return null;
     // A fast answer before the processor is looked up; the claim checks again under the lock.

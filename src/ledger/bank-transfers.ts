@@ -7,8 +7,8 @@ import type {
 import { assert, assertSafeInteger } from '../lib/assert.ts';
 import { unixSeconds } from '../lib/clock.ts';
 import type { AccountKey } from './accounts.ts';
-import { type BookingDeps, newTransaction } from './book.ts';
-import { type EntrySpec, paymentEntries, post, transferEntries } from './postings.ts';
+import { type BookingDeps, createBooking, newTransaction } from './book.ts';
+import { type EntrySpec, post } from './postings.ts';
 
 // Booking payments the customer made by bank transfer (the secondary method,
 // docs/bank-transfers.md). No processor takes the money: the customer pays it
@@ -75,6 +75,7 @@ export function appliedChargeEntries(input: { scope: Scope; amountMinor: number 
 }
 
 export function createBankTransferBooking(deps: BookingDeps) {
+  const booking = createBooking(deps);
   /**
    * Posts one transfer received (partial or final): call in the transaction
    * that inserts its receipt row, before the charge it may complete.
@@ -163,63 +164,9 @@ export function createBankTransferBooking(deps: BookingDeps) {
       currency: txn.currency,
     };
     await post(tx, txn, appliedChargeEntries({ scope, amountMinor }));
-    if (charge.transfer_destination) await postTransfer(tx, charge, txn);
+    // The split of a destination charge, as for a card charge (no conversion: T = A − AF).
+    if (charge.transfer_destination) await booking.postTransfer(tx, charge, txn);
     return txn;
-  }
-
-  /**
-   * A destination charge's transfer and payment, as src/ledger/book.ts posts
-   * them for a card charge (without conversion: T = A − AF).
-   */
-  async function postTransfer(tx: Tx, charge: ChargesTable, chargeTxn: LedgerTransactionsTable) {
-    const destination = charge.transfer_destination;
-    assert(destination, `${charge.id} has a destination`);
-    const feeAppMinor = Number(charge.application_fee_amount ?? 0);
-    assertSafeInteger(feeAppMinor, 'application_fee_amount');
-    const transferMinor = chargeTxn.amount - feeAppMinor;
-    assert(
-      transferMinor >= 0 && transferMinor <= chargeTxn.amount,
-      `${charge.id}: transfer ${transferMinor} within 0..${chargeTxn.amount}`,
-    );
-    const platformRow = await tx
-      .selectFrom('accounts')
-      .select('platform_account_id')
-      .where('id', '=', destination)
-      .executeTakeFirst();
-    assert(
-      platformRow?.platform_account_id === charge.account_id,
-      `${destination} is a connected account of ${charge.account_id}`,
-    );
-    const common = { source: charge.id, connector_id: BANK_TRANSFER_CONNECTOR };
-    const transfer = newTransaction(deps, chargeTxn, {
-      ...common,
-      type: 'transfer',
-      reporting_category: 'transfer',
-      description: `Transfer to ${destination}`,
-      amount: -transferMinor,
-    });
-    const payment = newTransaction(
-      deps,
-      { ...chargeTxn, account_id: destination },
-      {
-        ...common,
-        type: 'payment',
-        reporting_category: 'charge',
-        description: `Payment from ${charge.account_id}`,
-        amount: transferMinor,
-      },
-    );
-    const platform = {
-      accountId: charge.account_id,
-      livemode: charge.livemode,
-      currency: chargeTxn.currency,
-    };
-    await post(tx, transfer, transferEntries({ platform, amountMinor: transferMinor }));
-    await post(
-      tx,
-      payment,
-      paymentEntries({ platform, destinationAccountId: destination, amountMinor: transferMinor }),
-    );
   }
 
   return { postReceipt, postBankTransferCharge };

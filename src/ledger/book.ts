@@ -390,5 +390,5 @@ export function createBooking(deps: BookingDeps) {
     await post(tx, payment, entries.payment);
   }
 
-  return { postCharge, postRefund };
+  return { postCharge, postRefund, postTransfer };
 }

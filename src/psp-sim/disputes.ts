@@ -4,7 +4,7 @@ import { PSP_SIM_SIGNATURE_HEADER, type PspSimDisputeNotice } from '../connector
 import { DISPUTE_REASONS, DISPUTE_STATUSES } from '../connectors/types.ts';
 import { randomBase36 } from '../lib/ids.ts';
 import { LIMITS } from '../lib/limits.ts';
-import { errorReply, type SimContext, type SimReply } from './handlers.ts';
+import { errorReply, invalidParamsReply, type SimContext, type SimReply } from './handlers.ts';
 
 // The control that disputes a charge (`POST /_sim/charges/:id/dispute`,
 // docs/psp-sim.md): it answers with a signed dispute notice for the caller
@@ -43,14 +43,7 @@ export function disputeCharge(
 ): SimReply {
   const parsed = DisputeControlSchema.safeParse(body);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const param =
-      issue?.code === 'unrecognized_keys' ? (issue.keys[0] ?? '') : (issue?.path.join('.') ?? '');
-    return errorReply(400, {
-      code: 'parameter_invalid',
-      param,
-      message: `${param}: ${issue?.message ?? 'invalid'}`,
-    });
+    return invalidParamsReply(parsed.error);
   }
   const input = parsed.data;
   const apiKey = ctx.apiKey ?? input.api_key ?? null;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from '../lib/limits.ts';
-import { errorReply, type SimReply } from './handlers.ts';
+import { errorReply, invalidParamsReply, type SimReply } from './handlers.ts';
 
 // Dispute evidence (`POST /v1/disputes/:id/evidence`, docs/psp-sim.md): the
 // simulator records every submission, idempotently by the caller's
@@ -47,14 +47,7 @@ export function createEvidenceBook(): EvidenceBook {
   function submit(disputeId: string, body: unknown, nowMs: number): SimReply {
     const parsed = EvidenceRequestSchema.safeParse(body);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const param =
-        issue?.code === 'unrecognized_keys' ? (issue.keys[0] ?? '') : (issue?.path.join('.') ?? '');
-      return errorReply(400, {
-        code: 'parameter_invalid',
-        param,
-        message: `${param}: ${issue?.message ?? 'invalid'}`,
-      });
+      return invalidParamsReply(parsed.error);
     }
     const input = parsed.data;
     const earlier = byReference.get(input.reference);

@@ -35,6 +35,18 @@ function newSimId(prefix: string, nowMs: number): string {
   return `${prefix}_${nowMs.toString(36)}${randomBase36(14)}`;
 }
 
+/** A 400 naming the first field zod refused (an unknown key, or the path of a bad value). */
+export function invalidParamsReply(error: z.ZodError): SimReply {
+  const issue = error.issues[0];
+  const param =
+    issue?.code === 'unrecognized_keys' ? (issue.keys[0] ?? '') : (issue?.path.join('.') ?? '');
+  return errorReply(400, {
+    code: 'parameter_invalid',
+    param,
+    message: `${param}: ${issue?.message ?? 'invalid'}`,
+  });
+}
+
 export function errorReply(
   httpStatus: number,
   error: {
