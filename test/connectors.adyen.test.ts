@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { createAdyenConnector } from '../src/connectors/adyen/connector.ts';
 import type { AuthorizeRequest, Connector, ConnectorOutcome } from '../src/connectors/types.ts';
-import { AUTHENTICATION_DETAIL_LENGTH_MAX, FAILURE_CODES } from '../src/connectors/types.ts';
+import { FAILURE_CODES } from '../src/connectors/types.ts';
 import { verifyLedger } from '../src/ledger/verify.ts';
 import { Secret } from '../src/lib/crypto.ts';
 import { newId } from '../src/lib/ids.ts';
+import { LIMITS } from '../src/lib/limits.ts';
 import { type AdyenTestServer, startAdyenServer } from './helpers/adyen-server.ts';
 import { rawRequest, startEngine, type TestEngine } from './helpers/engine.ts';
 import { freePort } from './helpers/process.ts';
@@ -594,7 +595,7 @@ describe('adyen 3-D Secure through the engine (return page → /payments/details
     assert.equal(r404.status, 404);
     assert.equal(((await r404.json()) as { error: { param: string } }).error.param, 'id');
     const long = new URL(back);
-    long.searchParams.set('redirectResult', 'x'.repeat(AUTHENTICATION_DETAIL_LENGTH_MAX + 1));
+    long.searchParams.set('redirectResult', 'x'.repeat(LIMITS.authenticationDetailLengthMax + 1));
     const r400 = await fetch(`${t.url}${long.pathname}${long.search}`, { redirect: 'manual' });
     assert.equal(r400.status, 400);
     assert.equal(

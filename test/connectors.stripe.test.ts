@@ -8,7 +8,7 @@ import { FAILURE_CODES } from '../src/connectors/types.ts';
 import { verifyLedger } from '../src/ledger/verify.ts';
 import { Secret } from '../src/lib/crypto.ts';
 import { newId } from '../src/lib/ids.ts';
-import { COMPLETIONS_PER_CHALLENGE_MAX } from '../src/payments/operations.ts';
+import { LIMITS } from '../src/lib/limits.ts';
 import { rawRequest, startEngine, type TestEngine } from './helpers/engine.ts';
 import { freePort } from './helpers/process.ts';
 
@@ -974,7 +974,7 @@ describe('stripe 3-D Secure through the engine (return page → GET the PaymentI
 
   test('returns without finishing are bounded per challenge; then an error page, not "failed"', async () => {
     const { pi, back } = await challengedIntent();
-    for (let i = 0; i < COMPLETIONS_PER_CHALLENGE_MAX; i += 1) {
+    for (let i = 0; i < LIMITS.completionsPerChallengeMax; i += 1) {
       assert.equal((await visit(back)).status, 303);
     }
     const refused = await visit(back);
@@ -982,7 +982,7 @@ describe('stripe 3-D Secure through the engine (return page → GET the PaymentI
     assert.equal(refused.location, null);
     assert.match(refused.text, /do not pay again/);
     const ops = await attemptsOf(pi.id);
-    assert.equal(ops.length, 1 + COMPLETIONS_PER_CHALLENGE_MAX);
+    assert.equal(ops.length, 1 + LIMITS.completionsPerChallengeMax);
     assert.equal((await t.stripe.paymentIntents.retrieve(pi.id)).status, 'requires_action');
   });
 

@@ -98,9 +98,6 @@ export const AUTHENTICATION_RETURN_KEYS = [
 ] as const;
 export type AuthenticationReturnKey = (typeof AUTHENTICATION_RETURN_KEYS)[number];
 
-/** The longest value of one return parameter Payrail passes on (Adyen's redirectResult is the long one). */
-export const AUTHENTICATION_DETAIL_LENGTH_MAX = 8192;
-
 /**
  * Finishes a payment the processor challenged (`requires_action`), once the
  * customer is back: what `completeAuthentication` receives.
@@ -115,7 +112,7 @@ export interface CompleteAuthenticationRequest {
   connectorReference: string;
   /**
    * The return's parameters, only AUTHENTICATION_RETURN_KEYS, each at most
-   * AUTHENTICATION_DETAIL_LENGTH_MAX characters. Empty when recovery asks
+   * LIMITS.authenticationDetailLengthMax characters. Empty when recovery asks
    * again (Payrail does not keep them) or for the test helper.
    */
   details: Partial<Record<AuthenticationReturnKey, string>>;

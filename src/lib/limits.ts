@@ -28,6 +28,10 @@ export const LIMITS = {
   amountMinorMax: 99_999_999,
   /** Payment attempts under one payment intent. */
   attemptsPerIntentMax: 50,
+  /** Completions one 3-D Secure challenge may begin (customers' returns): well under attemptsPerIntentMax. */
+  completionsPerChallengeMax: 20,
+  /** Longest value of one 3-D Secure return parameter passed to a processor (Adyen's redirectResult is the long one). */
+  authenticationDetailLengthMax: 8192,
   /** Connector calls: timeout for one call to a processor. */
   connectorTimeoutMs: 30_000,
   /** Sandbox processor: upper bound for configured latency. */

@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
-  AUTHENTICATION_DETAIL_LENGTH_MAX,
   AUTHENTICATION_RETURN_KEYS,
   type CompleteAuthenticationRequest,
   type ConnectorOutcome,
@@ -88,10 +87,10 @@ export function parseAuthenticationReturn(params: Record<string, unknown>): {
   for (const key of AUTHENTICATION_RETURN_KEYS) {
     const value = params[key];
     if (value === undefined || value === '') continue;
-    if (typeof value !== 'string' || value.length > AUTHENTICATION_DETAIL_LENGTH_MAX) {
+    if (typeof value !== 'string' || value.length > LIMITS.authenticationDetailLengthMax) {
       throw new ApiError(
         'parameter_invalid',
-        `${key} must be one string of at most ${AUTHENTICATION_DETAIL_LENGTH_MAX} characters.`,
+        `${key} must be one string of at most ${LIMITS.authenticationDetailLengthMax} characters.`,
         { param: key },
       );
     }
@@ -115,9 +114,6 @@ export type Challenge = Pick<
   /** The authorize attempt the chain of completions started from: the processor's merchant reference. */
   rootId: string;
 };
-
-/** How many completions one challenge may begin (customers' returns): well under attemptsPerIntentMax. */
-export const COMPLETIONS_PER_CHALLENGE_MAX = 20;
 
 /**
  * The latest authorize or authenticate attempt of an intent (before a given
@@ -694,10 +690,10 @@ export function createIntentOperations(deps: PaymentsServiceDeps, core: Core) {
       .where('operation', '=', 'authenticate')
       .where('id', '>', challenge.rootId)
       .executeTakeFirstOrThrow();
-    if (Number(count) >= COMPLETIONS_PER_CHALLENGE_MAX) {
+    if (Number(count) >= LIMITS.completionsPerChallengeMax) {
       throw unexpectedState(
         row,
-        `This 3-D Secure challenge was returned from ${COMPLETIONS_PER_CHALLENGE_MAX} times without finishing.`,
+        `This 3-D Secure challenge was returned from ${LIMITS.completionsPerChallengeMax} times without finishing.`,
       );
     }
   }
